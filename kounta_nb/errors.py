@@ -1,0 +1,108 @@
+"""The one exception tree of kounta_nb.
+
+Every error the library raises on purpose is a ``KountaError``; each message is one readable
+sentence with no token, secret or authorisation header in it::
+
+    KountaError
+    ├── ConfigError            (also ValueError)  bad argument, date, site, option or missing credentials
+    ├── AuthError                                  credentials refused
+    │   ├── TokenExpiredError                      the token cannot be refreshed: reconnect
+    │   └── StateMismatchError                     OAuth ``state`` did not match: possible CSRF
+    ├── TransportError         (also ConnectionError)  network down, connection dropped, truncated body
+    ├── RateLimitError                             still limited after the allowed retries
+    ├── APIError                                   any other non-2xx answer (status, error, description)
+    │   └── NotFoundError      (also LookupError)  404
+    ├── PagingError                                the X-Next-Page cursor looped or misbehaved
+    └── PullError                                  a background pull failed or was misused
+
+Library code raises these; only the IPython magics turn them into one-line ``UsageError``s.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIError",
+    "AuthError",
+    "ConfigError",
+    "KountaError",
+    "NotFoundError",
+    "PagingError",
+    "PullError",
+    "RateLimitError",
+    "StateMismatchError",
+    "TokenExpiredError",
+    "TransportError",
+]
+
+
+class KountaError(Exception):
+    """Base class of every error raised by kounta_nb."""
+
+
+class ConfigError(KountaError, ValueError):
+    """A bad argument, date, site, option, or missing credentials."""
+
+
+class AuthError(KountaError):
+    """The API refused the credentials (HTTP 401/403 or an OAuth error on /token)."""
+
+
+class TokenExpiredError(AuthError):
+    """The access token expired and cannot be refreshed; the user must log in again."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "Your Kounta login has expired and cannot be refreshed: reconnect with "
+            "`%kounta login` (or Kounta.oauth(...).fetch_token) and try again."
+        )
+
+
+class StateMismatchError(AuthError):
+    """The ``state`` returned by the authorise page is not the one we sent."""
+
+
+class TransportError(KountaError, ConnectionError):
+    """The request never got a complete answer (connection refused or dropped, body truncated)."""
+
+
+class RateLimitError(KountaError):
+    """The API kept answering 429 after the allowed retries."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class APIError(KountaError):
+    """A non-2xx answer from the API, with the OAuth-style ``error`` and ``error_description``."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str | None = None,
+        description: str | None = None,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.status = status
+        self.error = error
+        self.description = description
+        self.method = method
+        self.path = path
+        where = f" for {method} {path}" if method and path else ""
+        what = description or error or "no details given"
+        super().__init__(f"Kounta answered {status}{where}: {what}.".replace("..", "."))
+
+
+class NotFoundError(APIError, LookupError):
+    """HTTP 404: the record or endpoint does not exist for this company."""
+
+
+class PagingError(KountaError):
+    """The X-Next-Page cursor repeated itself or exceeded the page cap."""
+
+
+class PullError(KountaError):
+    """A background pull failed, was cancelled, or was used wrongly."""
