@@ -1,0 +1,127 @@
+"""Records (lists of dicts in the API's JSON shape) → tidy, typed pandas DataFrames.
+
+>>> from kounta_nb import frames
+>>> orders = frames.frame("orders", client.orders(since="2026-05-01"), tz=client.tz)
+>>> tables = frames.order_tables(full_orders, tz=client.tz)   # orders, lines, payments, options
+
+The columns of every kind are declared as data in :mod:`kounta_nb.frames.schemas`. The rules:
+
+- ids are nullable ``Int64``; order, line, payment and reconciliation ids (and the foreign keys
+  that point at them) are ``string``, taken from ``id_str`` when present, else written out exactly;
+- timestamps are tz-aware: parsed as UTC from any offset, then converted to ``tz`` when given;
+- money is ``float64`` rounded to cents (unit prices to 4 places); ints, floats and numeric
+  strings (``"3.0"``) are accepted, ``""`` and garbage become NaN;
+- text is ``string``: numeric-looking values (postal codes, barcodes, ledger codes, phone numbers,
+  sale numbers) stay text, ``""`` becomes NA;
+- ``status``, ``order_type`` and payment ``method`` are categoricals: the documented values first,
+  then any other value seen, kept as written (an old ``COMPLETED`` stays ``COMPLETED``);
+- lists (tags, e-mail addresses, modifiers, tax ids) stay Python lists in ``object`` columns and
+  are never NA (``[]`` when absent); address lines are joined with ", ";
+- missing keys give NA, never ``KeyError``; an empty input gives the same columns and dtypes;
+- ``df.attrs`` holds ``kind``, ``tz`` and ``meta`` (provenance: endpoint, filters, fetched_at,
+  request stats), always JSON-serialisable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ConfigError
+from ._build import as_records, build, jsonable, resolve_tz, schema_of
+from .schemas import ORDER_STATUSES, SCHEMAS, Col, Schema
+
+__all__ = [
+    "KINDS",
+    "ORDER_STATUSES",
+    "SCHEMAS",
+    "Col",
+    "Schema",
+    "describe",
+    "empty",
+    "frame",
+    "order_tables",
+]
+
+#: Every frame kind, in the order of :data:`SCHEMAS`.
+KINDS: tuple[str, ...] = tuple(SCHEMAS)
+
+#: The four tables a list of full orders becomes.
+ORDER_TABLES = ("orders", "lines", "payments", "options")
+
+
+def frame(
+    kind: str,
+    records: Any,
+    *,
+    tz: Any = None,
+    meta: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Convert ``records`` (a list of API records, or one record) into the typed frame ``kind``.
+
+    Child kinds (``lines``, ``payments``, ``options``, ``product_prices``, ``product_categories``,
+    ``breaks``, ``reconciliation_takings``, ``reconciliation_income``, ``price_list_products``)
+    accept either their parents (full orders, products, shifts, reconciliations …) or the child
+    records themselves. ``tz`` (IANA name or tzinfo) converts every timestamp; ``meta`` (default:
+    ``records.meta`` when the records carry one) goes to ``df.attrs["meta"]``.
+    """
+    df = build(kind, records, tz)
+    _stamp(df, kind, tz, meta if meta is not None else getattr(records, "meta", None))
+    return df
+
+
+def order_tables(
+    full_orders: Any,
+    tz: Any = None,
+    *,
+    meta: Mapping[str, Any] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Full order records → ``{"orders", "lines", "payments", "options"}`` frames.
+
+    ``lines``, ``payments`` and ``options`` carry ``order_id`` (string, as ``orders.id``) and the
+    order's ``site_id``, so they can be joined or grouped without touching ``orders``.
+    """
+    recs = as_records(full_orders)
+    info = meta if meta is not None else getattr(full_orders, "meta", None)
+    out = {}
+    for kind in ORDER_TABLES:
+        df = build(kind, recs, tz)
+        _stamp(df, kind, tz, info)
+        out[kind] = df
+    return out
+
+
+def empty(kind: str, tz: Any = None) -> pd.DataFrame:
+    """The frame of ``kind`` with no rows: the same columns and dtypes as a full one."""
+    return frame(kind, [], tz=tz)
+
+
+def describe(kind: str | None = None) -> pd.DataFrame:
+    """The schema(s) as a table: kind, column, type, dtype, sources (for help texts and docs)."""
+    kinds = [kind] if kind is not None else list(SCHEMAS)
+    rows = []
+    for k in kinds:
+        schema = schema_of(k)
+        dtypes = empty(k).dtypes
+        for col in schema.columns:
+            rows.append(
+                {
+                    "kind": k,
+                    "column": col.name,
+                    "type": col.type,
+                    "dtype": str(dtypes[col.name]),
+                    "sources": "derived" if col.derived else " | ".join(col.sources),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _stamp(df: pd.DataFrame, kind: str, tz: Any, meta: Any) -> None:
+    zone = resolve_tz(tz)
+    if meta is not None and not isinstance(meta, Mapping):
+        raise ConfigError(f"meta must be a mapping, not {type(meta).__name__}.")
+    df.attrs["kind"] = kind
+    df.attrs["tz"] = str(zone) if zone is not None else None
+    df.attrs["meta"] = jsonable(dict(meta)) if meta is not None else {}
