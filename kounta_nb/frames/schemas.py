@@ -27,6 +27,7 @@ str        ``string``                   text; numbers written out (postal codes,
 category   ``category``                 the schema's known values first, then any others seen
 bool       ``boolean``                  true/false, 0/1, "true"/"false"
 timestamp  ``datetime64[us, UTC]``      ISO-8601 with any offset; converted to ``tz`` if given
+date       ``datetime64[us]``           a local calendar day (midnight, no zone): derived only
 list       ``object``                   always a Python list (``[]`` when absent), never NA
 sum        ``float64``                  sum of the numbers in a list path (NaN when absent)
 len        ``Int64``                    length of a list (NA when the list is absent)
@@ -49,7 +50,7 @@ __all__ = ["Col", "Schema", "SCHEMAS", "TYPES", "ORDER_STATUSES", "WEEKDAYS"]
 
 TYPES = (
     "id", "bigid", "int", "float", "money", "price", "str", "category", "bool", "timestamp",
-    "list", "sum", "len", "join", "keys",
+    "date", "list", "sum", "len", "join", "keys",
 )  # fmt: skip
 
 #: Order statuses the API documents (kounta-api.md §4); other spellings seen are kept as-is.
@@ -165,7 +166,7 @@ ORDERS = Schema(
         Col("created_at", "timestamp", "created_at"),
         Col("updated_at", "timestamp", "updated_at"),
         D("total_ex_tax", "money"),
-        D("date", "timestamp"),
+        D("date", "date"),
         D("hour", "int"),
         D("weekday", "category", categories=WEEKDAYS),
     ),
