@@ -1,0 +1,355 @@
+"""The login widget: connect a notebook to Kounta (or to the embedded sandbox) without a token in sight.
+
+Like a real integration (see the WISK guide in the seeds): a button opens Kounta's login page in a
+new tab, the user logs in, picks the company and clicks **Grant Access**; the browser comes back
+and the notebook carries on — then the venue picker appears.
+
+The return leg (see :mod:`kounta_nb.callback`): a loopback listener when the redirect URI is a
+``127.0.0.1``/``localhost`` address, the Jupyter server route when it ends in
+``/kounta_nb/callback`` elsewhere, and always a field to paste the address the browser ended on.
+
+Secrets: the client secret typed into the Password field is moved into a plain Python attribute
+and the field is emptied at once; no synced trait ever holds a secret or a token (widget state is
+saved into the notebook file).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+import ipywidgets as widgets
+from traitlets import Unicode
+
+from .. import settings
+from ..callback import (
+    CALLBACK_PATH,
+    CallbackResult,
+    CallbackServer,
+    forget_pending,
+    register_pending,
+)
+from ..errors import ConfigError, KountaError
+from ..session import Session
+from .venue import VenuePicker
+
+__all__ = ["LoginWidget"]
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _is_loopback(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK
+
+
+def _line(text: str, kind: str = "info") -> str:
+    colour = {"info": "inherit", "ok": "#1a7f37", "error": "#c62828"}[kind]
+    return f"<span class='kounta-nb-status kounta-nb-{kind}' style='color:{colour}'>{html.escape(text)}</span>"
+
+
+class LoginWidget(widgets.VBox):
+    """Client id / secret fields, **Log in with Kounta**, **Try the sandbox (no account)**,
+    **Basic (my own company)**, the authorise link, a paste field, one status line, then the
+    venue picker.
+
+    ``stage`` is ``"start"``, ``"waiting"`` (authorise page opened), ``"connected"`` or
+    ``"failed"``; ``message`` is the status line's text. Neither is synced to the browser.
+    """
+
+    stage = Unicode("start")
+    message = Unicode("")
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        redirect_uri: str | None = None,
+        site: str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self._secret: str | None = client_secret
+        self._redirect_config = redirect_uri
+        self._site = site
+        self._flow: Any = None
+        self._pending_url: str | None = None
+        self._mode = "loopback"
+        self._listener: CallbackServer | None = None
+        self._lock = threading.Lock()
+        self.picker: VenuePicker | None = None
+
+        env_id = client_id or os.environ.get(settings.ENV_CLIENT_ID, "")
+        env_secret = bool(os.environ.get(settings.ENV_CLIENT_SECRET))
+        self._title = widgets.HTML("<b>Connect to Kounta</b>")
+        self._client_id_field = widgets.Text(
+            value=env_id, description="Client id", placeholder="your add-on's client id"
+        )
+        self._secret_field = widgets.Password(
+            value="",
+            description="Secret",
+            placeholder="taken from $KOUNTA_CLIENT_SECRET" if env_secret else "your add-on's client secret",
+            continuous_update=False,
+        )
+        self._login_button = widgets.Button(
+            description="Log in with Kounta", button_style="primary", icon="sign-in"
+        )
+        self._basic_button = widgets.Button(
+            description="Basic (my own company)", tooltip="Basic auth: your developer company only"
+        )
+        self._sandbox_button = widgets.Button(
+            description="Try the sandbox (no account)", button_style="info"
+        )
+        self._link = widgets.HTML("")
+        self._paste_field = widgets.Text(
+            description="Address",
+            placeholder="…or paste the address the browser ended on",
+            continuous_update=False,
+        )
+        self._finish_button = widgets.Button(description="Finish login")
+        self._paste_row = widgets.HBox([self._paste_field, self._finish_button])
+        self._paste_row.layout.display = "none"
+        self._status = widgets.HTML("")
+        self._venue_box = widgets.VBox([])
+        for part in (self._login_button, self._basic_button, self._sandbox_button, self._finish_button):
+            part.layout.width = "auto"
+        self.add_class("kounta-nb-login")
+        self.children = [
+            self._title,
+            self._client_id_field,
+            self._secret_field,
+            widgets.HBox([self._login_button, self._sandbox_button, self._basic_button]),
+            self._link,
+            self._paste_row,
+            self._status,
+            self._venue_box,
+        ]
+        self._secret_field.observe(self._on_secret_value, "value")
+        self._login_button.on_click(self._on_login_click)
+        self._basic_button.on_click(self._on_basic_click)
+        self._sandbox_button.on_click(self._on_sandbox_click)
+        self._finish_button.on_click(self._on_finish_click)
+        self._paste_field.observe(self._on_paste_value, "value")
+
+    # -- parts the tests and the magics reach ------------------------------------------------------
+
+    @property
+    def authorize_url(self) -> str | None:
+        """The consent-page URL of the pending login (None before one starts or after it ends)."""
+        return self._pending_url
+
+    @property
+    def redirect_uri(self) -> str | None:
+        """Where the consent page sends the browser back for the pending login."""
+        return self._flow.redirect_uri if self._flow is not None else None
+
+    # -- handlers ----------------------------------------------------------------------------------
+
+    def _on_secret_value(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self._secret = change["new"]
+            self._secret_field.value = ""
+            self._secret_field.placeholder = "secret received (kept in memory only)"
+
+    def _on_login_click(self, _button: Any = None) -> None:
+        self._guard(self._start_oauth)
+
+    def _on_sandbox_click(self, _button: Any = None) -> None:
+        self._guard(self._start_sandbox)
+
+    def _on_basic_click(self, _button: Any = None) -> None:
+        self._guard(self._basic_login)
+
+    def _on_finish_click(self, _button: Any = None) -> None:
+        url, self._paste_field.value = self._paste_field.value, ""
+        if url.strip():
+            self.complete(url)
+
+    def _on_paste_value(self, change: dict[str, Any]) -> None:
+        # The address carries a one-time code: take it out of the synced field straight away.
+        if change["new"].strip():
+            self._paste_field.value = ""
+            self.complete(change["new"])
+
+    # -- the flows -----------------------------------------------------------------------------------
+
+    def _credentials(self) -> tuple[str, str]:
+        client_id = self._client_id_field.value.strip() or os.environ.get(settings.ENV_CLIENT_ID, "")
+        secret = self._secret or os.environ.get(settings.ENV_CLIENT_SECRET, "")
+        if not client_id or not secret:
+            raise ConfigError(
+                "Enter your add-on's client id and secret (or set KOUNTA_CLIENT_ID and "
+                "KOUNTA_CLIENT_SECRET), or try the sandbox."
+            )
+        return client_id, secret
+
+    def _start_oauth(self) -> None:
+        from ..client import Kounta
+
+        client_id, secret = self._credentials()
+        configured = (
+            self._redirect_config
+            or os.environ.get(settings.ENV_REDIRECT_URI)
+            or settings.REDIRECT_URI
+        )
+        redirect = self._prepare_return(configured)
+        flow = Kounta.oauth(client_id, secret, redirect, **self._flow_options())
+        self._secret = None
+        self._begin(flow, "Kounta")
+
+    def _start_sandbox(self) -> None:
+        from ..auth import OAuthFlow
+
+        self._set_status("Starting the sandbox…")
+        handle = self.session.start_sandbox()
+        redirect = self._prepare_return(self._redirect_config or "")
+        flow = OAuthFlow(
+            handle.client_id,
+            handle.client_secret,
+            redirect,
+            authorize_url=handle.authorize_url,
+            token_url=handle.token_url,
+            api_base=handle.api_base,
+        )
+        self._begin(flow, "the sandbox")
+
+    def _basic_login(self) -> None:
+        from ..client import Kounta
+
+        client_id, secret = self._credentials()
+        self._set_status("Connecting with Basic auth…")
+        client = Kounta.basic(client_id, secret, **self.session.client_options())
+        self._secret = None
+        self._connected(client)
+
+    def _flow_options(self) -> dict[str, Any]:
+        options = self.session.client_options()
+        return {key: options[key] for key in ("api_base", "authorize_url") if options.get(key)}
+
+    def _prepare_return(self, configured: str) -> str:
+        """Start the kernel-side listener that fits the redirect URI and return the URI.
+
+        No URI configured: a random loopback port. A URI ending in ``/kounta_nb/callback`` that
+        is not ours: the Jupyter server route, forwarding to a random-port listener. Another
+        loopback URI: listen on exactly its port and path (a registered add-on needs the exact
+        URI). Anything else: no listener, the paste field finishes the login.
+        """
+        self._stop_listener()
+        self._mode = "paste"
+        port, path = 0, CALLBACK_PATH
+        if configured and urlsplit(configured).path.rstrip("/").endswith(CALLBACK_PATH):
+            self._mode = "server"
+        elif configured and _is_loopback(configured):
+            parts = urlsplit(configured)
+            port, path, self._mode = parts.port or 80, parts.path or "/", "loopback"
+        elif not configured:
+            self._mode = "loopback"
+        if self._mode == "paste":
+            return configured
+        try:
+            self._listener = CallbackServer(self.complete, port=port, path=path)
+        except OSError:
+            raise ConfigError(
+                f"Cannot listen for the login on port {port}: close what uses it, or set "
+                "another redirect URI."
+            ) from None
+        return configured or self._listener.redirect_uri
+
+    def _begin(self, flow: Any, where: str) -> None:
+        url, state = flow.authorization_url()
+        with self._lock:
+            self._flow = flow
+            self._pending_url = url
+        if self._mode == "server" and self._listener is not None:
+            register_pending(state, self._listener.port)
+        self._link.value = (
+            f"<a class='kounta-nb-authorize' href='{html.escape(url, quote=True)}' target='_blank' "
+            "rel='noopener' style='display:inline-block;padding:4px 12px;border-radius:3px;"
+            "background:#1976d2;color:white;text-decoration:none'>"
+            f"Open the {html.escape(where)} login page ↗</a>"
+        )
+        self._paste_row.layout.display = "flex"
+        self.stage = "waiting"
+        after = (
+            "log in, pick the company and click Grant Access; this notebook continues by itself."
+            if self._mode != "paste"
+            else "log in, pick the company, click Grant Access, then paste the address you end on below."
+        )
+        self._set_status(f"Opened a login to {where}: {after}")
+
+    def complete(self, url: str) -> CallbackResult:
+        """Finish the pending login with the address the browser was redirected to.
+
+        Called by the loopback listener, the Jupyter server route (through the listener) and the
+        paste field. Returns what to tell the browser tab; the widget shows the same line.
+        """
+        with self._lock:
+            flow = self._flow
+            if flow is None:
+                result = CallbackResult(False, "No login is waiting: click a login button first.")
+                self._fail(result.message)
+                return result
+            try:
+                from ..callback import parse_redirect
+                from ..client import Kounta
+
+                parse_redirect(url)
+                token = flow.fetch_token(authorization_response=url.strip())
+                client = Kounta.from_flow(flow, token, **self.session.client_options())
+            except KountaError as exc:
+                self._fail(str(exc))
+                return CallbackResult(False, str(exc))
+            self._flow = None
+            self._pending_url = None
+        if flow.state:
+            forget_pending(flow.state)
+        try:
+            self._connected(client)
+        except KountaError as exc:
+            self._fail(str(exc))
+            return CallbackResult(False, str(exc))
+        threading.Thread(target=self._stop_listener, daemon=True).start()
+        return CallbackResult(True, f"Connected to {self.session.company_name}.")
+
+    def _connected(self, client: Any) -> None:
+        if self._site is not None:
+            self.session.preferred_site = str(self._site)
+        self.session.connect(client)
+        self._link.value = ""
+        self._paste_row.layout.display = "none"
+        self.stage = "connected"
+        self._set_status(f"Connected to {self.session.company_name}.", "ok")
+        self.picker = VenuePicker(self.session)
+        self._venue_box.children = [self.picker]
+
+    # -- plumbing ------------------------------------------------------------------------------------
+
+    def _guard(self, action: Any) -> None:
+        try:
+            action()
+        except KountaError as exc:
+            self._fail(str(exc))
+
+    def _fail(self, text: str) -> None:
+        self.stage = "failed"
+        self._set_status(text.splitlines()[0] if text else "Login failed.", "error")
+
+    def _set_status(self, text: str, kind: str = "info") -> None:
+        self.message = text
+        self._status.value = _line(text, kind)
+
+    def _stop_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
+
+    def close(self) -> None:
+        """Stop listening and close the widget and its parts."""
+        self._stop_listener()
+        super().close()
