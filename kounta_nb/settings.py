@@ -31,6 +31,20 @@ BACKOFF_MAX_S = 30.0
 MAX_RATE_LIMIT_RETRIES = 12
 #: Connect / read timeouts in seconds.
 TIMEOUT = (10.0, 60.0)
+#: Share of the per-minute limit the client actually uses, so clock skew and network jitter
+#: between client and server never push a steady stream over the server's window.
+RATE_LIMIT_HEADROOM = 0.97
+#: Requests the limiter lets through back to back before it starts spacing them.
+RATE_LIMIT_BURST = 1
+
+#: HTTP cache file name inside :func:`cache_dir`.
+HTTP_CACHE_FILE = "http_cache.sqlite"
+#: Request header that carries the company namespace into the cache key (not a secret; the API
+#: ignores it). requests-cache leaves ``Authorization`` out of the key, so without it two
+#: companies would share entries.
+COMPANY_HEADER = "X-Kounta-Company"
+#: Default redirect URI for the OAuth code flow when none is configured (an RFC 8252 loopback URI).
+REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 USER_AGENT = "kounta_nb/0.1 (+https://github.com/kounta-nb)"
 
@@ -46,6 +60,8 @@ ENV_SITE = "KOUNTA_SITE"
 ENV_CACHE_DIR = "KOUNTA_CACHE_DIR"
 ENV_CONFIG_DIR = "KOUNTA_CONFIG_DIR"
 ENV_RATE_LIMIT = "KOUNTA_RATE_LIMIT"
+ENV_TOKEN_URL = "KOUNTA_TOKEN_URL"
+ENV_COMPANY = "KOUNTA_COMPANY"
 
 
 def config_dir() -> Path:
@@ -62,6 +78,11 @@ def cache_dir() -> Path:
         return Path(os.environ[ENV_CACHE_DIR]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "kounta_nb"
+
+
+def http_cache_file() -> Path:
+    """The default SQLite HTTP cache (persistent across kernel restarts)."""
+    return cache_dir() / HTTP_CACHE_FILE
 
 
 def token_file() -> Path:
