@@ -214,12 +214,16 @@ def rich_records() -> dict[str, list[dict[str, Any]]]:
         "company": [load("tanda-kounta/companies_me.json")],
         "site_status": [
             {
-                "site_id": 101,
-                "site": {"id": 101, "name": "Café"},
-                "status": "online",
+                "id": 101,
+                "name": "Café",
+                "code": "CF",
                 "online": True,
-                "registers_online": 2,
-                "last_seen_at": "2026-05-29T11:14:06+10:00",
+                "registers": [
+                    {"id": 1, "name": "T1", "online": True},
+                    {"id": 2, "name": "T2", "online": False},
+                ],
+                "last_sale_at": "2026-05-29T11:14:06+10:00",
+                "checked_at": "2026-05-29T11:20:00+10:00",
             }
-        ],  # fmt: skip
+        ],
     }

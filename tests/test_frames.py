@@ -91,7 +91,8 @@ EXPECTED_DTYPES: dict[str, dict[str, str]] = {
     "payment_methods": {"id": "Int64", "name": "string", "ledger_code": "string"},
     "company": {"id": "Int64", "business_number": "string", "timezone": "string",
                 "registers_limit": "Int64", "created_at": "datetime64[us, UTC]"},
-    "site_status": {"site_id": "Int64", "online": "boolean"},
+    "site_status": {"site_id": "Int64", "online": "boolean", "registers_count": "Int64",
+                    "registers_online": "Int64", "last_sale_at": "datetime64[us, UTC]"},
 }  # fmt: skip
 
 KINDS_REQUIRED = {
@@ -334,3 +335,9 @@ def test_frames__describe_lists_every_column():
     table = frames.describe()
     assert set(table["kind"]) == set(frames.KINDS)
     assert len(table) == sum(len(s.columns) for s in SCHEMAS.values())
+
+
+def test_frames__site_status_counts_registers_online():
+    df = frames.frame("site_status", rich_records()["site_status"])
+    assert df.loc[0, "registers_count"] == 2 and df.loc[0, "registers_online"] == 1
+    assert df.loc[0, "site_id"] == 101 and df.loc[0, "site_code"] == "CF"

@@ -39,10 +39,12 @@ __all__ = [
     "SCHEMAS",
     "Col",
     "Schema",
+    "as_records",
     "describe",
     "empty",
     "frame",
     "order_tables",
+    "stamp",
 ]
 
 #: Every frame kind, in the order of :data:`SCHEMAS`.
@@ -68,7 +70,7 @@ def frame(
     ``records.meta`` when the records carry one) goes to ``df.attrs["meta"]``.
     """
     df = build(kind, records, tz)
-    _stamp(df, kind, tz, meta if meta is not None else getattr(records, "meta", None))
+    stamp(df, kind, tz, meta if meta is not None else getattr(records, "meta", None))
     return df
 
 
@@ -88,7 +90,7 @@ def order_tables(
     out = {}
     for kind in ORDER_TABLES:
         df = build(kind, recs, tz)
-        _stamp(df, kind, tz, info)
+        stamp(df, kind, tz, info)
         out[kind] = df
     return out
 
@@ -118,7 +120,9 @@ def describe(kind: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _stamp(df: pd.DataFrame, kind: str, tz: Any, meta: Any) -> None:
+def stamp(df: pd.DataFrame, kind: str, tz: Any, meta: Mapping[str, Any] | None) -> None:
+    """Set ``df.attrs`` to ``{"kind", "tz", "meta"}``, ``meta`` made JSON-safe (secret-looking
+    keys dropped)."""
     zone = resolve_tz(tz)
     if meta is not None and not isinstance(meta, Mapping):
         raise ConfigError(f"meta must be a mapping, not {type(meta).__name__}.")

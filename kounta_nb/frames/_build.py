@@ -461,6 +461,22 @@ def _derive_gross(df: pd.DataFrame, raw: dict[str, list[Any]], records: list[Any
     df["gross"] = (df["net"] + df["tax"]).round(2)
 
 
+def _derive_site_status(
+    df: pd.DataFrame, raw: dict[str, list[Any]], records: list[Any], tz: Any
+) -> None:
+    counts = [
+        sum(
+            1
+            for r in rec.get("registers") or ()
+            if isinstance(r, Mapping) and _to_bool(r.get("online"))
+        )
+        if isinstance(rec.get("registers"), list)
+        else None
+        for rec in records
+    ]
+    df["registers_online"] = pd.array(counts, dtype="Int64")
+
+
 _Derive = Callable[[pd.DataFrame, dict[str, list[Any]], list[Any], Any], None]
 DERIVE: dict[str, _Derive] = {
     "orders": _derive_orders,
@@ -470,6 +486,7 @@ DERIVE: dict[str, _Derive] = {
     "reconciliations": _derive_reconciliations,
     "reconciliation_takings": _derive_difference,
     "reconciliation_income": _derive_gross,
+    "site_status": _derive_site_status,
 }
 
 

@@ -617,14 +617,16 @@ COMPANY = Schema(
 
 SITE_STATUS = Schema(
     "site_status",
-    "one row per site: online status (GET /status)",
+    "one row per site: online status, registers online, last sale (GET /status)",
     (
         Col("site_id", "id", "site_id", "site.id", "id"),
         Col("site_name", "str", "site.name", "name"),
-        Col("status", "str", "status", "state"),
-        Col("online", "bool", "online", "is_online"),
-        Col("registers_online", "int", "registers_online", "registers.online"),
-        Col("last_seen_at", "timestamp", "last_seen_at", "last_seen", "updated_at"),
+        Col("site_code", "str", "site.code", "code"),
+        Col("online", "bool", "online"),
+        Col("registers_count", "len", "registers"),
+        D("registers_online", "int"),
+        Col("last_sale_at", "timestamp", "last_sale_at"),
+        Col("checked_at", "timestamp", "checked_at"),
     ),
 )
 
