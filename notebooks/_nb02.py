@@ -1,0 +1,333 @@
+"""Cells of 02-six-months-of-sales.ipynb (see _build.py)."""
+
+CELLS = [
+    ("md", r"""
+# Six months of sales, every venue
+
+When a stock-control or accounting app connects to Kounta, the first thing it does is pull **up to
+six months of sales**, and the vendor warns that *"it may take a few hours for your sales data to
+appear"*. This notebook does that job — and shows why it takes hours and how to get useful numbers
+long before it finishes.
+
+**Why hours?** Kounta lists orders 25 at a time and in *abridged* form: the lines (what was sold),
+payments and modifiers of each order need one more request per order. A venue with 150 sales a day
+has about 27,000 orders in six months, and Kounta allows about 180 requests a minute per login:
+that is two and a half hours per venue.
+
+`kounta_nb`'s pull engine runs that in the background under the rate limit, survives token
+expiry and network faults, can be interrupted and resumed, and keeps a running estimate of the
+totals (with a confidence interval) from a random sample of the orders it has already fetched.
+
+It runs here against the sandbox, which has no rate limit unless you ask for one, so the full pull
+takes a minute or two instead of hours.
+"""),
+    ("md", r"""
+## Parameters
+
+`MONTHS` is the period to pull. The automated checks of this project set `KOUNTA_NB_FAST=1`, which
+shortens it to a fortnight so that the notebook runs in seconds.
+"""),
+    ("code", r"""
+import os
+
+MONTHS = 6
+FAST = os.environ.get("KOUNTA_NB_FAST") == "1"
+PERIOD_DAYS = 14 if FAST else round(MONTHS * 30.4)
+""", {"tags": ["parameters"]}),
+    ("code", r"""
+import math
+import time
+from datetime import timedelta
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+from matplotlib.ticker import StrMethodFormatter
+
+from kounta_nb import Kounta, PullError
+from kounta_nb.pull import dry_run, pull_orders
+
+dollars = StrMethodFormatter("${x:,.0f}")
+plt.rcParams.update({"figure.figsize": (9, 3.8), "axes.grid": True, "grid.alpha": 0.3,
+                     "axes.spines.top": False, "axes.spines.right": False})
+"""),
+    ("md", r"""
+## Connect and look at what will be pulled
+
+One login covers one company; the pull covers **every venue** (site) of it. `dry_run` lists a few
+sample days, estimates how many orders the period holds, and says how long the pull would take at
+Kounta's real rate limit.
+"""),
+    ("code", r"""
+k = Kounta.sandbox()
+until = pd.Timestamp.now(tz=k.tz).normalize().to_pydatetime()
+since = until - timedelta(days=PERIOD_DAYS)
+
+sites = pd.DataFrame(k.sites())[["id", "name"]]
+site_names = sites.set_index("id")["name"].to_dict()
+print(f"{k.company['name']}: {len(sites)} venues — {', '.join(sites['name'])}")
+print(f"Period: {since:%d %b %Y} to {until:%d %b %Y} ({PERIOD_DAYS} days)")
+"""),
+    ("code", r"""
+plan = dry_run(k, since, until)
+plan
+"""),
+    ("md", r"""
+## Start the pull in the background
+
+`pull_orders` returns at once with a `PullJob`; its progress bar fills while you keep working in
+the notebook. Order details are fetched in a random order, so that after a few percent the orders
+already fetched are a fair sample of the whole period.
+"""),
+    ("code", r"""
+job = pull_orders(k, since, until, progress=True)
+"""),
+    ("md", r"""
+## Early estimates while it runs
+
+As soon as the order *list* is complete (it is cheap: 25 orders per request), `job.estimate()`
+extrapolates from the sample of details fetched so far — revenue by venue, hour, weekday, product
+or category — each with a 95 % confidence interval that narrows as the pull proceeds. A manager
+can read the headline figure after a minute instead of waiting hours.
+
+The cell below refreshes a table of estimates by venue every second until the pull is done.
+"""),
+    ("code", r"""
+def total_estimate(by_site: pd.DataFrame) -> tuple[float, float]:
+    # Venues are independent strata: their variances add up.
+    return by_site["estimate"].sum(), 1.96 * math.sqrt((by_site["se"] ** 2).sum())
+
+live = display(pd.DataFrame(), display_id=True)
+snapshots = []
+while not job.done:
+    try:
+        by_site = job.estimate(by="site")
+    except PullError:        # the order list is still being read
+        by_site = None
+    if by_site is not None and len(by_site):
+        progress = job.progress
+        value, half = total_estimate(by_site)
+        snapshots.append({"fetched": progress.details_done / max(progress.details_total, 1),
+                          "revenue": value, "low": value - half, "high": value + half})
+        live.update(by_site[["estimate", "lo", "hi", "sampled"]].style.format(
+            {"estimate": "${:,.0f}", "lo": "${:,.0f}", "hi": "${:,.0f}"})
+            .set_caption(f"Revenue by venue, estimated from {progress.details_done:,} of "
+                         f"{progress.details_total:,} orders"))
+    time.sleep(1)
+job.wait()
+exact = job.estimate(by="site")
+live.update(exact[["estimate", "sampled"]].style.format({"estimate": "${:,.2f}"})
+            .set_caption("Revenue by venue: exact, every order fetched"))
+print(job.progress.summary())
+"""),
+    ("code", r"""
+history = pd.DataFrame(snapshots, columns=["fetched", "revenue", "low", "high"])
+actual = exact["estimate"].sum()
+fig, ax = plt.subplots()
+ax.fill_between(history["fetched"] * 100, history["low"], history["high"], alpha=0.3,
+                label="95 % confidence interval")
+ax.plot(history["fetched"] * 100, history["revenue"], marker=".", label="estimate while running")
+ax.axhline(actual, color="black", lw=1, ls="--", label=f"final total ${actual:,.0f}")
+ax.set_title("How the revenue estimate converged while the pull ran")
+ax.set_xlabel("Order details fetched (%)")
+ax.set_ylabel("Revenue for the period")
+ax.yaxis.set_major_formatter(dollars)
+ax.set_xlim(0, 100)
+ax.legend(frameon=False)
+plt.show()
+early = history[history["fetched"] >= 0.05].head(1)
+if len(early):
+    row = early.iloc[0]
+    print(f"After {row['fetched']:.0%} of the details: ${row['revenue']:,.0f} "
+          f"(${row['low']:,.0f} to ${row['high']:,.0f}); final: ${actual:,.0f}")
+"""),
+    ("md", r"""
+## The result: four tidy tables
+
+`job.frames()` gives one DataFrame per kind of record: **orders** (one row per sale), **lines** (one
+row per item sold), **payments** and **options** (the modifiers chosen, e.g. oat milk). Timestamps
+are in the venue's time zone, money in dollars.
+"""),
+    ("code", r"""
+tables = job.frames()
+orders, lines, payments = tables["orders"], tables["lines"], tables["payments"]
+{name: len(df) for name, df in tables.items()}
+"""),
+    ("code", r"""
+orders["venue"] = orders["site_id"].map(site_names)
+kept = orders[~orders["deleted"].fillna(False)]
+sales = kept[~kept["is_refund"].fillna(False)]
+refunds = kept[kept["is_refund"].fillna(False)]
+local = sales["created_at"]
+sales = sales.assign(day=local.dt.tz_localize(None).dt.normalize(), hour=local.dt.hour,
+                     weekday=local.dt.day_name())
+sales[["sale_number", "venue", "created_at", "total", "order_type"]].head()
+"""),
+    ("md", r"""
+## Revenue by day and by week
+"""),
+    ("code", r"""
+daily = sales.pivot_table(index="day", columns="venue", values="total", aggfunc="sum").fillna(0)
+weekly = daily.resample("W-MON", label="left", closed="left").sum()
+
+fig, ax = plt.subplots()
+for venue in daily.columns:
+    ax.plot(daily.index, daily[venue].rolling(7, min_periods=1).mean(), label=venue)
+ax.set_title("Revenue per day (7-day average)")
+ax.set_ylabel("Revenue per day")
+ax.yaxis.set_major_formatter(dollars)
+ax.legend(frameon=False)
+plt.show()
+
+fig, ax = plt.subplots()
+weekly.plot(kind="bar", stacked=True, ax=ax, width=0.8)
+ax.set_title("Revenue per week, all venues")
+ax.set_xlabel("Week starting")
+ax.set_ylabel("Revenue per week")
+ax.set_xticklabels([d.strftime("%d %b") for d in weekly.index], rotation=45, ha="right")
+ax.yaxis.set_major_formatter(dollars)
+ax.legend(frameon=False)
+plt.show()
+"""),
+    ("md", r"""
+## When are we busy? Hour of day and day of week
+"""),
+    ("code", r"""
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+n_weeks = max(PERIOD_DAYS / 7, 1)
+
+by_hour = sales.pivot_table(index="hour", columns="venue", values="total", aggfunc="sum").fillna(0)
+by_hour = by_hour.reindex(range(24), fill_value=0) / PERIOD_DAYS
+by_weekday = sales.pivot_table(index="weekday", columns="venue", values="total",
+                               aggfunc="sum").reindex(DAYS).fillna(0) / n_weeks
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8))
+by_hour.plot(kind="bar", stacked=True, ax=left, width=0.85, legend=False)
+left.set_title("Average revenue by hour of day")
+left.set_xlabel("Hour")
+left.set_ylabel("Revenue per day in that hour")
+left.yaxis.set_major_formatter(dollars)
+by_weekday.plot(kind="bar", stacked=True, ax=right, width=0.8)
+right.set_title("Average revenue by day of week")
+right.set_xlabel("")
+right.set_ylabel("Revenue per day")
+right.set_xticklabels([d[:3] for d in DAYS], rotation=0)
+right.yaxis.set_major_formatter(dollars)
+right.legend(frameon=False)
+fig.tight_layout()
+plt.show()
+"""),
+    ("code", r"""
+heat = (sales.pivot_table(index="weekday", columns="hour", values="total", aggfunc="sum")
+        .reindex(index=DAYS, columns=range(24)).fillna(0) / n_weeks)
+open_hours = heat.columns[heat.sum() > 0]
+heat = heat.loc[:, open_hours.min():open_hours.max()]
+
+fig, ax = plt.subplots(figsize=(11, 3.8))
+image = ax.imshow(heat.values, aspect="auto", cmap="YlOrRd")
+ax.set_xticks(range(len(heat.columns)), [f"{h:02d}:00" for h in heat.columns], rotation=45)
+ax.set_yticks(range(len(DAYS)), DAYS)
+ax.set_title("Busy hours: average revenue in each hour, all venues")
+ax.grid(False)
+bar = fig.colorbar(image, ax=ax, format=dollars)
+bar.set_label("Revenue in that hour")
+fig.tight_layout()
+plt.show()
+"""),
+    ("md", r"""
+## What sells: top products and categories
+
+Line totals are ex tax; the product list tells which category each product belongs to.
+"""),
+    ("code", r"""
+category_of = {product["id"]: category["name"]
+               for category in k.categories() for product in k.category_products(category["id"])}
+sold = lines[lines["order_id"].isin(sales["id"])].copy()
+sold["category"] = sold["product_id"].map(category_of).fillna("Uncategorised")
+
+top_products = (sold.groupby("product_name")
+                .agg(units=("quantity", "sum"), revenue=("line_total_ex_tax", "sum"))
+                .sort_values("revenue", ascending=False))
+top_categories = sold.groupby("category")["line_total_ex_tax"].sum().sort_values()
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+top_products["revenue"].head(15).iloc[::-1].plot(kind="barh", ax=left, color="#2a7ab0")
+left.set_title("Top 15 products by revenue")
+left.set_xlabel("Revenue (ex tax)")
+left.set_ylabel("")
+left.xaxis.set_major_formatter(dollars)
+top_categories.plot(kind="barh", ax=right, color="#e07b39")
+right.set_title("Revenue by category")
+right.set_xlabel("Revenue (ex tax)")
+right.set_ylabel("")
+right.xaxis.set_major_formatter(dollars)
+fig.tight_layout()
+plt.show()
+top_products.head(10).style.format({"units": "{:,.0f}", "revenue": "${:,.2f}"})
+"""),
+    ("md", r"""
+## Discounts, refunds and tips
+
+- **Discounts**: the list price of what was sold minus what was charged (a `price_variation` of
+  0.9 is 10 % off; fixed-amount discounts are in `price_fixed_variation`).
+- **Refunds**: refund sales (`is_refund`), which carry negative totals.
+- **Tips**: added to payments by the customer, on top of the sale.
+"""),
+    ("code", r"""
+sales_payments = payments[payments["order_id"].isin(sales["id"])]
+
+summary = pd.Series({
+    "Sales (incl. tax)": sales["total"].sum(),
+    "Discounts given (ex tax)": sold["discount"].sum(),
+    "Refunded": -refunds["total"].sum(),
+    "Tips": sales_payments["tip"].sum(),
+})
+summary.map("${:,.2f}".format).to_frame("period total")
+"""),
+    ("code", r"""
+weekly_extras = pd.DataFrame({
+    "Discounts": sold.groupby(sold["order_id"].map(sales.set_index("id")["day"]))["discount"].sum(),
+    "Refunds": -refunds.groupby(refunds["created_at"].dt.tz_localize(None).dt.normalize())["total"].sum(),
+    "Tips": sales_payments.groupby(sales_payments["order_id"].map(sales.set_index("id")["day"]))["tip"].sum(),
+}).fillna(0).resample("W-MON", label="left", closed="left").sum()
+
+fig, ax = plt.subplots()
+weekly_extras.plot(ax=ax, marker="o")
+ax.set_title("Discounts, refunds and tips per week")
+ax.set_xlabel("Week starting")
+ax.set_ylabel("Dollars per week")
+ax.yaxis.set_major_formatter(dollars)
+ax.legend(frameon=False)
+plt.show()
+"""),
+    ("md", r"""
+## How customers pay
+"""),
+    ("code", r"""
+mix = sales_payments.groupby("method", observed=True)["amount"].sum().sort_values(ascending=False)
+share = mix / mix.sum()
+
+fig, ax = plt.subplots(figsize=(8, 3.2))
+ax.barh(mix.index[::-1], mix.values[::-1], color="#5b8c5a")
+for y, (value, pct) in enumerate(zip(mix.values[::-1], share.values[::-1], strict=True)):
+    ax.text(value, y, f"  {pct:.0%}", va="center")
+ax.set_title("Payment mix: amount paid by method")
+ax.set_xlabel("Amount paid")
+ax.xaxis.set_major_formatter(dollars)
+plt.show()
+"""),
+    ("md", r"""
+## Headline figures
+"""),
+    ("code", r"""
+print(f"{PERIOD_DAYS} days, {len(sites)} venues: {len(sales):,} sales, "
+      f"${sales['total'].sum():,.2f} revenue, ${sales_payments['tip'].sum():,.2f} tips, "
+      f"{len(refunds):,} refunds")
+print(f"Busiest hour: {heat.stack().idxmax()[0]}s at {heat.stack().idxmax()[1]:02d}:00; "
+      f"top product: {top_products.index[0]}")
+""", {"tags": ["headline"]}),
+    ("md", r"""
+The pull keeps what it fetched: run `k.pull_orders(...)` again with a later `until` and only the new
+orders are fetched; an interrupted pull resumes where it stopped.
+"""),
+]
