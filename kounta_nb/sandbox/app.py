@@ -486,7 +486,8 @@ class SandboxApp:
             case ["sites"]:
                 ctx.only()
                 self._allow(m, "GET")
-                return self._id_list(ctx, c.sites.values(), SITE_ITEM)
+                return self._id_list(ctx, c.sites.values(), SITE_ITEM,
+                                     lambda r: {**_pick(r, SITE_ITEM), "company_id": c.id})
             case ["sites", sid]:
                 ctx.only()
                 record = self._get(c.sites, sid, "site")
@@ -619,7 +620,9 @@ class SandboxApp:
             case ["price_lists"]:
                 ctx.only()
                 self._allow(m, "GET")
-                return self._id_list(ctx, c.price_lists.values(), None, _price_list_item)
+                stamp = c.record.get("updated_at")
+                return self._id_list(ctx, c.price_lists.values(), None,
+                                     lambda r: _price_list_item(r, stamp))
             case ["price_lists", "base"]:
                 ctx.only()
                 self._allow(m, "GET")
@@ -1398,10 +1401,11 @@ def _register_item(record: dict) -> dict:
             "site_id": _site_of(record)}
 
 
-def _price_list_item(record: dict) -> dict:
+def _price_list_item(record: dict, fallback_stamp: str | None) -> dict:
     products = record.get("products")
     if isinstance(products, list):
-        products = {"count": len(products), "updated_at": record.get("updated_at") or record.get("created_at")}
+        products = {"count": len(products),
+                    "updated_at": record.get("updated_at") or record.get("created_at") or fallback_stamp}
     return {"id": record["id"], "name": record.get("name"), "parent_id": record.get("parent_id"),
             "products": products}
 
