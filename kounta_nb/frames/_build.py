@@ -474,6 +474,27 @@ def _derive_gross(df: pd.DataFrame, raw: dict[str, list[Any]], records: list[Any
     df["gross"] = (df["net"] + df["tax"]).round(2)
 
 
+def _derive_options(
+    df: pd.DataFrame, raw: dict[str, list[Any]], records: list[Any], tz: Any
+) -> None:
+    """The name of the option set the chosen option belongs to (else the first set listed)."""
+    names: list[Any] = []
+    for rec in records:
+        sets = [s for s in rec.get("option_sets") or () if type(s) is dict]
+        pid = rec.get("product_id")
+        found = next(
+            (
+                s
+                for s in sets
+                for o in s.get("options") or ()
+                if type(o) is dict and o.get("product_id") == pid
+            ),
+            sets[0] if sets else None,
+        )
+        names.append(found.get("name") if found is not None else None)
+    df["option_set"] = _strings(names)
+
+
 def _derive_site_status(
     df: pd.DataFrame, raw: dict[str, list[Any]], records: list[Any], tz: Any
 ) -> None:
@@ -500,6 +521,7 @@ DERIVE: dict[str, _Derive] = {
     "reconciliation_takings": _derive_difference,
     "reconciliation_income": _derive_gross,
     "site_status": _derive_site_status,
+    "options": _derive_options,
 }
 
 

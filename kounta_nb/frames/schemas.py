@@ -235,7 +235,7 @@ OPTIONS = Schema(
         Col("unit_tax", "price", "unit_tax"),
         Col("tax_ids", "list", "taxes[].id"),
         Col("option_set_ids", "list", "option_sets[].option_set_id"),
-        Col("option_set", "str", "option_sets.0.name"),
+        D("option_set", "str"),
         Col("site_id", "id", "^site_id", "^site.id", "site_id"),
         Col("created_at", "timestamp", "^created_at", "created_at"),
     ),
