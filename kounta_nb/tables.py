@@ -5,7 +5,8 @@
 >>> tables.fetch(client, "lines", since="yesterday")          # abridged list, then each order
 >>> sorted(tables.RESOURCES)                                   # name → description
 
-``fetch`` calls the matching :class:`~kounta_nb.client.Kounta` method (duck-typed: anything with
+``site`` is accepted by every resource: applied where the API narrows by site, ignored (and
+listed in ``meta["ignored"]``) for company-wide tables such as ``taxes``. ``fetch`` calls the matching :class:`~kounta_nb.client.Kounta` method (duck-typed: anything with
 the same methods works), converts the records with :func:`kounta_nb.frames.frame` in the
 company's time zone (``client.tz``) and stamps provenance into ``df.attrs["meta"]``.
 
@@ -114,6 +115,9 @@ _BY_NAME: dict[str, Resource] = {r.name: r for r in _CATALOGUE}
 RESOURCES: dict[str, str] = {r.name: r.description for r in _CATALOGUE}
 
 _COMMON = ("limit",)
+#: Filters every resource accepts: applied where the API narrows by them, otherwise ignored and
+#: listed in ``meta["ignored"]`` (a notebook's default venue should not break ``taxes``).
+_SCOPE = ("site",)
 
 
 def resource(name: str) -> Resource:
@@ -138,13 +142,18 @@ def fetch(client: Any, resource_name: str, **filters: Any) -> pd.DataFrame:
     """
     res = resource(resource_name)
     given = {k: v for k, v in filters.items() if v is not None}
-    allowed = res.filters + _COMMON
+    allowed = res.filters + _COMMON + _SCOPE
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         takes = ", ".join(res.filters) if res.filters else "no filters"
         raise ConfigError(
             f"{res.name} does not take {', '.join(unknown)}: it takes {takes} (and limit)."
         )
+    ignored = sorted(k for k in _SCOPE if k in given and k not in res.filters)
+    for key in ignored:
+        given.pop(key)
+    if res.method == "shifts" and ("date" in given) == ("since" in given):
+        raise ConfigError(f"{res.name} need exactly one of date= or since= (e.g. --since 7d).")
     limit = _limit(given.pop("limit", None))
     before = _snapshot(client)
     tz = _tz(client)
@@ -170,6 +179,8 @@ def fetch(client: Any, resource_name: str, **filters: Any) -> pd.DataFrame:
         _fill_site(client, df, res.site_column, given["site"])
     if limit is not None:
         df = df.head(limit).copy()
+    if ignored:
+        info = {**info, "ignored": ignored}
     _stamp(df, res, given, limit, info, before, client, tz)
     return df
 

@@ -202,8 +202,8 @@ def test_tables__unknown_resource_lists_the_valid_ones(client):
 
 
 def test_tables__unknown_filter_is_a_config_error(client):
-    with pytest.raises(ConfigError, match="taxes does not take site"):
-        tables.fetch(client, "taxes", site=101)
+    with pytest.raises(ConfigError, match="taxes does not take since"):
+        tables.fetch(client, "taxes", since="2026-05-01")
     with pytest.raises(ConfigError, match="limit must be a whole number"):
         tables.fetch(client, "orders", limit="many")
 
@@ -276,9 +276,19 @@ def test_tables__site_filled_in_when_the_api_leaves_it_out(client):
     assert breaks["site_id"].tolist() == [101, 101]
 
 
-def test_tables__client_errors_pass_through(client):
-    with pytest.raises(ConfigError, match="exactly one of date= or since="):
+def test_tables__shifts_need_a_day(client):
+    with pytest.raises(ConfigError, match="shifts need exactly one of date= or since="):
         tables.fetch(client, "shifts")
+    assert not client.calls
+
+
+def test_tables__site_is_a_scope_ignored_by_company_wide_tables(client):
+    taxes = tables.fetch(client, "taxes", site=101)
+    assert len(taxes) == 2 and taxes.attrs["meta"]["ignored"] == ["site"]
+    assert "site" not in taxes.attrs["meta"]["filters"]
+    regs = tables.fetch(client, "registers", site=101)
+    assert ("registers", (), {"site": 101}) in client.calls
+    assert "ignored" not in regs.attrs["meta"]
 
 
 def test_tables__reconciliation_children_without_detail_fetch(client):
