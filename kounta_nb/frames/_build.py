@@ -82,7 +82,7 @@ def _levels(records: Sequence[Any], schema: Schema) -> list[list[Any]]:
     """
     depth = len(schema.explode)
     for i, rec in enumerate(records):
-        if not isinstance(rec, Mapping):
+        if type(rec) is not dict and not isinstance(rec, Mapping):
             raise ConfigError(
                 f"Record {i} is a {type(rec).__name__}, not a JSON object: "
                 f"frames are built from lists of records (dicts)."
@@ -116,13 +116,13 @@ def _levels(records: Sequence[Any], schema: Schema) -> list[list[Any]]:
 
     fast = depth == 1
     key = schema.explode[0]
-    rows, parents = levels[0], levels[1] if depth >= 1 else []
+    rows, parents = levels[0], levels[1]
     for rec in records:
         level = level_of(rec)
         if fast and level == 0:
             children = rec.get(key)
             if isinstance(children, list):
-                good = [c for c in children if isinstance(c, Mapping)]
+                good = [c for c in children if type(c) is dict or isinstance(c, Mapping)]
                 rows.extend(good)
                 parents.extend([rec] * len(good))
             continue
