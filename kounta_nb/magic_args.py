@@ -64,15 +64,28 @@ def parse_line(magic: Callable[..., Any], line: str) -> argparse.Namespace:
     Options and positional words may be interleaved (``orders --since 7d customer=5``).
     """
     parser = magic.parser  # type: ignore[attr-defined]
-    return parser.parse_intermixed_args(arg_split(line))
+    return parser.parse_intermixed_args(arg_split(line, posix=True))
 
 
-def parse_pairs(words: list[str], what: str) -> dict[str, str]:
-    """``["k=v", …]`` → ``{"k": "v"}``; anything else is a ``ConfigError`` naming ``what``."""
-    pairs: dict[str, str] = {}
+def parse_pairs(words: list[str], what: str) -> dict[str, Any]:
+    """``["k=v", …]`` → ``{"k": v}`` with numbers and true/false read as such; anything else
+    is a ``ConfigError`` naming ``what``."""
+    pairs: dict[str, Any] = {}
     for word in words:
         key, sep, value = word.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"Cannot read {word!r} as a {what}: write KEY=VALUE.")
-        pairs[key.strip()] = value.strip()
+        pairs[key.strip()] = _scalar(value.strip())
     return pairs
+
+
+def _scalar(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
 from typing import Any
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.display import HTML, display
+from IPython.display import display
 from traitlets import Bool, Int, Unicode, Union, observe
 from traitlets.config.configurable import Configurable
 
@@ -64,6 +65,11 @@ class KountaMagics(Magics, Configurable):
     )
     timezone = Unicode(
         "", config=True, help="IANA zone for --since/--until and timestamps ('' = the company's)."
+    )
+    max_retries = Int(
+        settings.MAX_RETRIES,
+        config=True,
+        help="Retries of a read on 5xx, dropped or truncated answers. Applies to the next login.",
     )
     progress = Bool(True, config=True, help="Show progress bars for pulls.")
     display_limit = Int(20, config=True, help="Rows %%kounta shows per displayed result.")
@@ -118,10 +124,22 @@ class KountaMagics(Magics, Configurable):
         except TokenExpiredError as exc:
             self._show_expired()
             raise UsageError(_first_line(exc)) from None
+        except TransportError as exc:
+            raise UsageError(self._transport_message(exc)) from None
         except KountaError as exc:
             raise UsageError(_first_line(exc)) from None
         except OSError as exc:  # sockets, files: say what failed, not where
             raise UsageError(_first_line(TransportError(f"Network or file error: {exc}"))) from None
+
+    def _transport_message(self, exc: TransportError) -> str:
+        handle, client = self.session.sandbox_handle, self.session.client
+        if handle is not None and client is not None and client.api_base == handle.api_base:
+            if not self.session.answers(handle):
+                return (
+                    f"The sandbox at {handle.url} is not running any more: run `%kounta sandbox` "
+                    "to start a new one and connect to it."
+                )
+        return _first_line(exc)
 
     def _run_line(self, line: str) -> Any:
         args = parse_line(self.kounta, line)
@@ -150,7 +168,7 @@ class KountaMagics(Magics, Configurable):
             self.shell.user_ns[name] = result
         for var, value in named:
             if value is not result:
-                display(HTML(f"<b>{var}</b>"))
+                display({"text/plain": f"{var}:", "text/html": f"<b>{var}</b>"}, raw=True)
                 self._display(value)
         return result
 
@@ -190,11 +208,12 @@ class KountaMagics(Magics, Configurable):
             print("Not connected.")
             return
         name = self.session.company_name
-        forget = getattr(client, "logout", None)
-        if callable(forget):
-            forget()
+        store = client.token_store
+        if store is not None:
+            store.delete(client.api_base, client.company_id)
         self.session.disconnect()
-        print(f"Logged out of {name}; the saved token was removed.")
+        saved = "; the saved token was removed" if store is not None else ""
+        print(f"Logged out of {name}{saved}.")
 
     def _cmd_sandbox(self, args: Any) -> None:
         from .client import Kounta
@@ -203,10 +222,7 @@ class KountaMagics(Magics, Configurable):
         company: int | str | None = args.company
         if isinstance(company, str) and company.isdigit():
             company = int(company)
-        options = self.client_options()
-        options["api_base"] = handle.api_base
-        options.pop("authorize_url", None)
-        client = Kounta.sandbox(company=company, sandbox=handle, **options)
+        client = Kounta.sandbox(company=company, handle=handle, **self.session.sandbox_options())
         self.session.connect(client)
         print(
             f"Connected to the sandbox at {handle.url}: {self.session.company_name}; "
@@ -231,16 +247,18 @@ class KountaMagics(Magics, Configurable):
         client = self.session.require()
         if len(args.args) != 1:
             raise ConfigError("Use `%kounta get PATH [--param key=value …]`, e.g. `%kounta get sites/123`.")
-        return client.get(args.args[0], params=parse_pairs(args.param, "query parameter") or None)
+        params = {k: str(v) for k, v in parse_pairs(args.param, "query parameter").items()}
+        max_pages = -(-args.limit // settings.PAGE_SIZE) if args.limit else None
+        return client.get(args.args[0], params=params or None, max_pages=max_pages)
 
     def _cmd_cache(self, args: Any) -> None:
         client = self.session.require()
         action = args.args[0] if args.args else "info"
         if action == "clear":
-            removed = client.clear_cache()
-            print(f"Cleared the HTTP cache of {self.session.company_name} ({removed} responses).")
+            removed = _clear_cache(client)
+            print(f"Cleared {removed} cached responses of {self.session.company_name}.")
         elif action == "info":
-            print("\n".join(f"{key}: {value}" for key, value in client.cache_info().items()))
+            print("\n".join(_cache_lines(client)))
         else:
             raise ConfigError(f"Unknown cache action {action!r}: use `%kounta cache info` or `%kounta cache clear`.")
 
@@ -254,6 +272,10 @@ class KountaMagics(Magics, Configurable):
         until = self._moment(args.until, tz, end=True) if args.until else None
         site = client.resolve_site(args.site) if args.site else self.session.site_id
         filters: dict[str, Any] = parse_pairs(args.args, "filter")
+        if isinstance(filters.get("date"), str):
+            filters["date"] = parse_moment(filters["date"], tz=tz).date()
+        if args.limit and "max_pages" in tables.resource(resource).filters:
+            filters.setdefault("max_pages", -(-args.limit // settings.PAGE_SIZE))
         for key in ("since", "until", "site", "status", "limit"):
             value = {"since": since, "until": until, "site": site, "status": args.status, "limit": args.limit}[key]
             if value is not None:
@@ -287,6 +309,8 @@ class KountaMagics(Magics, Configurable):
             options["authorize_url"] = authorize
         if self.rate_limit:
             options["rate_limit"] = self.rate_limit
+        if self.max_retries != settings.MAX_RETRIES:
+            options["max_retries"] = self.max_retries
         return options
 
     def _login_options(self) -> dict[str, Any]:
@@ -348,8 +372,7 @@ class KountaMagics(Magics, Configurable):
             f"Default site: {self.session.site_name()}",
             f"API: {client.api_base}",
         ]
-        for key, value in client.connection_info().items():
-            lines.append(f"{key}: {value}")
+        lines += _auth_lines(client) + _cache_lines(client) + _rate_lines(client)
         if self.session.sandbox_handle is not None:
             lines.append(f"Sandbox: running at {self.session.sandbox_handle.url}")
         return lines
@@ -388,6 +411,70 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else exc.__class__.__name__
 
 
+def _auth_lines(client: Any) -> list[str]:
+    credentials = client.credentials
+    if credentials.kind == "basic":
+        return ["Login: Basic auth (your own company; no expiry)"]
+    token = credentials.token
+    if token.expires_at is None:
+        expiry = "no expiry given"
+    else:
+        left = token.expires_at - time.time()
+        when = datetime.fromtimestamp(token.expires_at).astimezone().strftime("%H:%M:%S %Z")
+        expiry = f"expires at {when} (in {left / 60:.0f} min)" if left > 0 else f"expired at {when}"
+    refresh = "refreshes itself" if credentials.can_refresh() else "cannot refresh"
+    return [f"Login: OAuth token {expiry}; {refresh}"]
+
+
+def _rate_lines(client: Any) -> list[str]:
+    stats = client.stats.as_dict()
+    return [
+        f"Rate limit: {client.transport.limiter.per_minute:g} requests/minute; "
+        f"{stats['requests']} requests sent, {stats['rate_limited']} rate-limited, "
+        f"{stats['waited_s']:.1f} s waited"
+    ]
+
+
+def _cache_store(client: Any) -> Any:
+    import requests_cache
+
+    path = client.transport.cache_path
+    return requests_cache.SQLiteCache(str(path)) if path is not None and path.exists() else None
+
+
+def _namespace_keys(client: Any, store: Any) -> list[str]:
+    prefix = f"{client.credentials.cache_namespace}:"
+    return [key for key in store.responses if key.startswith(prefix)]
+
+
+def _cache_lines(client: Any) -> list[str]:
+    path = client.transport.cache_path
+    if path is None:
+        return ["Cache: off (Kounta.cache = False)"]
+    store = _cache_store(client)
+    count = 0
+    if store is not None:
+        count = len(_namespace_keys(client, store))
+        store.close()
+    size = path.stat().st_size / 1e6 if path.exists() else 0.0
+    stats = client.stats.as_dict()
+    return [
+        f"Cache: {path} ({size:.1f} MB; {count} responses of this company; this session "
+        f"{stats['from_cache']} served from cache, {stats['revalidated']} revalidated)"
+    ]
+
+
+def _clear_cache(client: Any) -> int:
+    store = _cache_store(client)
+    if store is None:
+        return 0
+    keys = _namespace_keys(client, store)
+    if keys:
+        store.delete(*keys)
+    store.close()
+    return len(keys)
+
+
 def _convert_timestamps(frame: Any, tz: tzinfo) -> Any:
     import pandas as pd
 
@@ -411,7 +498,8 @@ def load_ipython_extension(ipython: Any) -> None:
         return
     magics = KountaMagics(shell=ipython, config=ipython.config)
     ipython.register_magics(magics)
-    ipython.configurables.append(magics)
+    if magics not in ipython.configurables:  # Magics.__init__ normally adds it already
+        ipython.configurables.append(magics)
     _LOADED[id(ipython)] = magics
     if magics.autoconnect:
         try:
@@ -428,6 +516,5 @@ def unload_ipython_extension(ipython: Any) -> None:
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("kounta", None)
     ipython.magics_manager.registry.pop(type(magics).__name__, None)
-    if magics in ipython.configurables:
-        ipython.configurables.remove(magics)
+    ipython.configurables[:] = [c for c in ipython.configurables if c is not magics]
     magics.close()

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import threading
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,10 @@ def save_choice(company_id: int, key: str, value: Any) -> None:
         os.replace(tmp, path)
 
 
+#: Requests per minute the client allows itself against a sandbox that does not rate-limit.
+SANDBOX_UNTHROTTLED = 60_000
+
+
 class Session(HasTraits):
     """One notebook's Kounta connection.
 
@@ -93,13 +98,37 @@ class Session(HasTraits):
         """Keyword options for ``Kounta`` constructors (cache, rate limit, API base…)."""
         return dict(self._options())
 
+    def sandbox_options(self) -> dict[str, Any]:
+        """Client options for the embedded sandbox: its API base, no token file, and — unless
+        the sandbox simulates rate limits or ``Kounta.rate_limit`` says otherwise — no
+        client-side throttling to the production figure (the sandbox is on this machine)."""
+        handle = self.start_sandbox()
+        options = self.client_options()
+        options.pop("authorize_url", None)
+        options["api_base"] = handle.api_base
+        options["token_store"] = False
+        if "rate_limit" not in options and not handle.options.rate_limit:
+            options["rate_limit"] = SANDBOX_UNTHROTTLED
+        return options
+
     def start_sandbox(self) -> Any:
         """The embedded sandbox of this session, started on first use and then reused."""
+        if self.sandbox_handle is not None and not self.answers(self.sandbox_handle):
+            self.sandbox_handle = None
         if self.sandbox_handle is None:
             from . import start_sandbox
 
             self.sandbox_handle = start_sandbox()
         return self.sandbox_handle
+
+    @staticmethod
+    def answers(handle: Any) -> bool:
+        """Whether the sandbox behind ``handle`` still answers over HTTP."""
+        try:
+            with urllib.request.urlopen(f"{handle.url}/_sandbox/info", timeout=2) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
 
     # -- connection ------------------------------------------------------------------------------
 

@@ -81,6 +81,7 @@ class LoginWidget(widgets.VBox):
         self._flow: Any = None
         self._pending_url: str | None = None
         self._mode = "loopback"
+        self._client_options: dict[str, Any] = {}
         self._listener: CallbackServer | None = None
         self._lock = threading.Lock()
         self.picker: VenuePicker | None = None
@@ -199,6 +200,7 @@ class LoginWidget(widgets.VBox):
             or settings.REDIRECT_URI
         )
         redirect = self._prepare_return(configured)
+        self._client_options = self.session.client_options()
         flow = Kounta.oauth(client_id, secret, redirect, **self._flow_options())
         self._secret = None
         self._begin(flow, "Kounta")
@@ -217,6 +219,7 @@ class LoginWidget(widgets.VBox):
             token_url=handle.token_url,
             api_base=handle.api_base,
         )
+        self._client_options = self.session.sandbox_options()
         self._begin(flow, "the sandbox")
 
     def _basic_login(self) -> None:
@@ -250,6 +253,7 @@ class LoginWidget(widgets.VBox):
             port, path, self._mode = parts.port or 80, parts.path or "/", "loopback"
         elif not configured:
             self._mode = "loopback"
+        self._client_options: dict[str, Any] = {}
         if self._mode == "paste":
             return configured
         try:
@@ -301,7 +305,7 @@ class LoginWidget(widgets.VBox):
 
                 parse_redirect(url)
                 token = flow.fetch_token(authorization_response=url.strip())
-                client = Kounta.from_flow(flow, token, **self.session.client_options())
+                client = Kounta.from_flow(flow, token, **self._client_options)
             except KountaError as exc:
                 self._fail(str(exc))
                 return CallbackResult(False, str(exc))
