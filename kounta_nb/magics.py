@@ -133,12 +133,12 @@ class KountaMagics(Magics, Configurable):
 
     def _transport_message(self, exc: TransportError) -> str:
         handle, client = self.session.sandbox_handle, self.session.client
-        if handle is not None and client is not None and client.api_base == handle.api_base:
-            if not self.session.answers(handle):
-                return (
-                    f"The sandbox at {handle.url} is not running any more: run `%kounta sandbox` "
-                    "to start a new one and connect to it."
-                )
+        ours = handle is not None and client is not None and client.api_base == handle.api_base
+        if ours and not self.session.answers(handle):
+            return (
+                f"The sandbox at {handle.url} is not running any more: run `%kounta sandbox` "
+                "to start a new one and connect to it."
+            )
         return _first_line(exc)
 
     def _run_line(self, line: str) -> Any:
