@@ -80,6 +80,7 @@ class LoginWidget(widgets.VBox):
         self._site = site
         self._flow: Any = None
         self._pending_url: str | None = None
+        self._state: str | None = None
         self._mode = "loopback"
         self._client_options: dict[str, Any] = {}
         self._listener: CallbackServer | None = None
@@ -210,7 +211,7 @@ class LoginWidget(widgets.VBox):
 
         self._set_status("Starting the sandbox…")
         handle = self.session.start_sandbox()
-        redirect = self._prepare_return(self._redirect_config or "")
+        redirect = self._prepare_return(self._redirect_config or "", paste_page=handle.redirect_uri)
         flow = OAuthFlow(
             handle.client_id,
             handle.client_secret,
@@ -235,41 +236,40 @@ class LoginWidget(widgets.VBox):
         options = self.session.client_options()
         return {key: options[key] for key in ("api_base", "authorize_url") if options.get(key)}
 
-    def _prepare_return(self, configured: str) -> str:
+    def _prepare_return(self, configured: str, *, paste_page: str | None = None) -> str:
         """Start the kernel-side listener that fits the redirect URI and return the URI.
 
-        No URI configured: a random loopback port. A URI ending in ``/kounta_nb/callback`` that
-        is not ours: the Jupyter server route, forwarding to a random-port listener. Another
-        loopback URI: listen on exactly its port and path (a registered add-on needs the exact
-        URI). Anything else: no listener, the paste field finishes the login.
+        No URI configured: a random loopback port. A URI ending in ``/kounta_nb/callback``: the
+        Jupyter server route, forwarding to a random-port listener. Another loopback URI: listen
+        on exactly its port and path (a registered add-on needs the exact URI); when that port is
+        taken, or for ``paste_page`` (the sandbox's ``/oauth/done``) or any other URI, there is
+        no listener and the paste field finishes the login.
         """
         self._stop_listener()
-        self._mode = "paste"
-        port, path = 0, CALLBACK_PATH
-        if configured and urlsplit(configured).path.rstrip("/").endswith(CALLBACK_PATH):
-            self._mode = "server"
-        elif configured and _is_loopback(configured):
+        port, path, mode = 0, CALLBACK_PATH, "paste"
+        if not configured:
+            mode = "loopback"
+        elif configured == paste_page:
+            mode = "paste"
+        elif urlsplit(configured).path.rstrip("/").endswith(CALLBACK_PATH):
+            mode = "server"
+        elif _is_loopback(configured):
             parts = urlsplit(configured)
-            port, path, self._mode = parts.port or 80, parts.path or "/", "loopback"
-        elif not configured:
-            self._mode = "loopback"
-        self._client_options: dict[str, Any] = {}
-        if self._mode == "paste":
-            return configured
-        try:
-            self._listener = CallbackServer(self.complete, port=port, path=path)
-        except OSError:
-            raise ConfigError(
-                f"Cannot listen for the login on port {port}: close what uses it, or set "
-                "another redirect URI."
-            ) from None
-        return configured or self._listener.redirect_uri
+            port, path, mode = parts.port or 80, parts.path or "/", "loopback"
+        self._mode = mode
+        if mode != "paste":
+            try:
+                self._listener = CallbackServer(self.complete, port=port, path=path)
+            except OSError:
+                self._mode = "paste"
+        return configured or self._listener.redirect_uri  # type: ignore[union-attr]
 
     def _begin(self, flow: Any, where: str) -> None:
         url, state = flow.authorization_url()
         with self._lock:
             self._flow = flow
             self._pending_url = url
+            self._state = state
         if self._mode == "server" and self._listener is not None:
             register_pending(state, self._listener.port)
         self._link.value = (
@@ -311,8 +311,9 @@ class LoginWidget(widgets.VBox):
                 return CallbackResult(False, str(exc))
             self._flow = None
             self._pending_url = None
-        if flow.state:
-            forget_pending(flow.state)
+            state, self._state = self._state, None
+        if state:
+            forget_pending(state)
         try:
             self._connected(client)
         except KountaError as exc:
