@@ -20,6 +20,7 @@ import base64
 import binascii
 import hmac
 import json
+import math
 import secrets
 import threading
 import time
@@ -469,7 +470,7 @@ def _token_body(access: str, refresh: str | None, ttl: float) -> dict[str, Any]:
     body: dict[str, Any] = {"access_token": access}
     if refresh is not None:
         body["refresh_token"] = refresh
-    body.update({"expires_in": int(round(ttl)), "token_type": "Bearer", "scope": None})
+    body.update({"expires_in": max(1, math.ceil(ttl)), "token_type": "Bearer", "scope": None})
     return body
 
 
