@@ -595,11 +595,11 @@ class SandboxApp:
             case ["staff", "me"]:
                 ctx.only()
                 self._allow(m, "GET")
-                return Json(self._staff_me(ctx))
+                return Json(_staff_view(self._staff_me(ctx)))
             case ["staff", sid]:
                 ctx.only()
                 self._allow(m, "GET")
-                return Json(self._get(c.staff, sid, "staff member"))
+                return Json(_staff_view(self._get(c.staff, sid, "staff member")))
             case ["shifts", "since", day]:
                 ctx.only("site", "staff")
                 self._allow(m, "GET")
@@ -1394,6 +1394,16 @@ def _order_item(order: dict) -> dict:
     if order.get("total_tax") is None:
         item["total_tax"] = round(sum(float(line.get("line_total_tax") or 0) for line in order.get("lines") or []), 2)
     return item
+
+
+def _staff_view(record: dict) -> dict:
+    """A staff record with the contact fields real staff records carry (kounta-python staff.json)
+    even when the data layer has nothing for them: no fax, no addresses."""
+    if "addresses" in record:
+        return record
+    extra = {"fax": None, "shipping_address": None, "postal_address": None,
+             "addresses": {"count": 0, "updated_at": record.get("updated_at")}}
+    return {**record, **{k: v for k, v in extra.items() if k not in record}}
 
 
 def _register_item(record: dict) -> dict:
