@@ -122,11 +122,16 @@ class LoginWidget(widgets.VBox):
         for part in (self._login_button, self._basic_button, self._sandbox_button, self._finish_button):
             part.layout.width = "auto"
         self.add_class("kounta-nb-login")
+        self._form = widgets.VBox(
+            [
+                self._client_id_field,
+                self._secret_field,
+                widgets.HBox([self._login_button, self._sandbox_button, self._basic_button]),
+            ]
+        )
         self.children = [
             self._title,
-            self._client_id_field,
-            self._secret_field,
-            widgets.HBox([self._login_button, self._sandbox_button, self._basic_button]),
+            self._form,
             self._link,
             self._paste_row,
             self._status,
@@ -328,6 +333,7 @@ class LoginWidget(widgets.VBox):
         self.session.connect(client)
         self._link.value = ""
         self._paste_row.layout.display = "none"
+        self._form.layout.display = "none"  # done with credentials; `%kounta login` starts over
         self.stage = "connected"
         self._set_status(f"Connected to {self.session.company_name}.", "ok")
         self.picker = VenuePicker(self.session)

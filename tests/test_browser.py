@@ -1,0 +1,184 @@
+"""A new user's first session in a real JupyterLab and a real Chromium (Debian's, never downloaded).
+
+Open a notebook, ``%load_ext kounta_nb``, ``%kounta login``, choose the sandbox, complete the
+sandbox's consent page in the new tab (log in, pick the company, Grant Access), come back
+automatically, pick a venue, ``%kounta orders --since 7d`` and see the table. Screenshots go to
+``artifacts/browser-first-session.png`` and ``docs/screenshot.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NOTEBOOK = {
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "first", "metadata": {},
+               "outputs": [], "source": ""}],
+    "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                "name": "python3"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    """JupyterLab on 127.0.0.1 with a random token, an isolated config, and kounta_nb's server
+    extension; the kernel inherits the test's temporary KOUNTA_CONFIG_DIR / KOUNTA_CACHE_DIR."""
+    root, home = tmp_path / "work", tmp_path / "home"
+    root.mkdir()
+    (root / "first.ipynb").write_text(json.dumps(NOTEBOOK), encoding="utf-8")
+    settings_dir = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings_dir.mkdir(parents=True)
+    (settings_dir / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8"
+    )
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        IPYTHONDIR=str(home / "ipython"),
+    )
+    port, token = _free_port(), secrets.token_hex(16)
+    log = (tmp_path / "lab.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+            '--ServerApp.jpserver_extensions={"kounta_nb.server_ext": True}',
+        ],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 45
+        while True:
+            assert process.poll() is None, (tmp_path / "lab.log").read_text()
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not start in 45 s"
+                time.sleep(0.2)
+        yield Lab(url, token, root)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _run_cell(page, code: str) -> None:  # type: ignore[no-untyped-def]
+    """Type ``code`` into the last cell and run it (Shift+Enter adds the next cell)."""
+    editor = page.locator(".jp-Notebook .jp-Cell").last.locator(".cm-content")
+    editor.click()
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Shift+Enter")
+
+
+def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=45_000)
+    started = time.monotonic()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1100})
+            context.set_default_timeout(45_000)
+            page = context.new_page()
+            page.goto(f"{lab.url}/lab/tree/first.ipynb?token={lab.token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+
+            # 1. Load the extension and ask for the login widget.
+            _run_cell(page, "%load_ext kounta_nb\n%kounta login")
+            login = page.locator(".kounta-nb-login")
+            expect(login).to_be_visible()
+
+            # 2. "Try the sandbox (no account)" → a link that opens the consent page in a new tab.
+            login.get_by_role("button", name="Try the sandbox (no account)").click()
+            link = login.locator("a.kounta-nb-authorize")
+            expect(link).to_be_visible()
+            assert link.get_attribute("target") == "_blank"
+            with context.expect_page() as opened:
+                link.click()
+            tab = opened.value
+
+            # 3. The sandbox's consent page: log in, pick the company, Grant Access.
+            tab.locator("input[name=email]").fill("demo@kounta.test")
+            tab.locator("input[name=password]").fill("kounta")
+            tab.get_by_role("button", name="Log in").click()
+            tab.locator("select[name=company_id]").select_option(label="Harbour Lane Hospitality")
+            tab.get_by_role("button", name="Grant Access").click()
+            expect(tab.locator("#kounta-nb-result")).to_have_attribute("data-ok", "true")
+            expect(tab.locator("body")).to_contain_text("You can close this tab")
+            tab.close()
+
+            # 4. Back in the notebook, automatically: connected, then the venue picker.
+            expect(login.locator(".kounta-nb-ok")).to_contain_text("Connected to Harbour Lane Hospitality")
+            venue = login.locator(".kounta-nb-venue select")
+            expect(venue).to_be_visible()
+            venue.select_option(label="The Lane Bar (TLB)")
+            expect(login.locator(".kounta-nb-venue-note")).to_contain_text("The Lane Bar")
+
+            # 5. The first query: a table of last week's orders at that venue.
+            _run_cell(page, "%kounta orders --since 7d")
+            table = page.locator(".jp-OutputArea-output table.dataframe").last
+            expect(table).to_be_visible(timeout=60_000)
+            expect(table).to_contain_text("TLB")
+            assert "Traceback" not in page.locator(".jp-Notebook").inner_text()
+
+            artifacts = REPO / "artifacts"
+            artifacts.mkdir(exist_ok=True)
+            shot = artifacts / "browser-first-session.png"
+            page.locator(".jp-NotebookPanel").screenshot(path=str(shot))
+            (REPO / "docs").mkdir(exist_ok=True)
+            shutil.copyfile(shot, REPO / "docs" / "screenshot.png")
+        finally:
+            browser.close()
+    assert time.monotonic() - started < 90
