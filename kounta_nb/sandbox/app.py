@@ -25,10 +25,12 @@ Choices the reference leaves open (kounta-api.md **[choice]**), kept consistent 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copy
 import dataclasses
 import hashlib
+import heapq
 import json
 import math
 import random
@@ -807,24 +809,27 @@ class SandboxApp:
         def stream() -> Iterator[tuple[str, dict]]:
             if "customer" in f:
                 found = [company.order(i) for i in company.order_ids_by(customer_id=f["customer"])]
-                batches: Iterable[list[dict]] = [[o for o in found if o is not None]]
-            else:
-                sites = [f["site"]] if "site" in f else [s for s in company.sites]
-                if "register" in f:
-                    reg_site = _site_of(company.registers[f["register"]])
-                    sites = [s for s in sites if s == reg_site]
-                top = hi
-                if start_key is not None and (top is None or start_key[0] < top):
-                    top = start_key[0]
-                batches = ([o for s in sites for o in company.orders_on(s, day)]
-                           for day in self._days_desc(company, lo, top))
-            for batch in batches:
-                rows = sorted(((_dt(o["created_at"]), o["id"], o) for o in batch if keep(o)),
-                              key=lambda t: (t[0], t[1]), reverse=True)
-                for t, oid, o in rows:
-                    if start_key is not None and (t, oid) > start_key:
-                        continue
-                    yield str(oid), o
+                rows = sorted((((_dt(o["created_at"]), o["id"]), o) for o in found if o is not None and keep(o)),
+                              key=lambda t: t[0], reverse=True)
+                for key, o in rows:
+                    if start_key is None or key <= start_key:
+                        yield str(o["id"]), o
+                return
+            sites = [f["site"]] if "site" in f else list(company.sites)
+            if "register" in f:
+                reg_site = _site_of(company.registers[f["register"]])
+                sites = [s for s in sites if s == reg_site]
+            top = hi
+            if start_key is not None and (top is None or start_key[0] < top):
+                top = start_key[0]
+            for day in self._days_desc(company, lo, top):
+                # Each site's day is ascending; walk them backwards from the cursor and merge, so a
+                # page costs ~25 records instead of a whole day.
+                merged = heapq.merge(*(_newest_first(company.orders_on(site, day), start_key) for site in sites),
+                                     key=lambda t: t[0], reverse=True)
+                for _key, o in merged:
+                    if keep(o):
+                        yield str(o["id"]), o
 
         return self._page(ctx, stream(), _order_item)
 
@@ -1404,6 +1409,18 @@ def _staff_view(record: dict) -> dict:
     extra = {"fax": None, "shipping_address": None, "postal_address": None,
              "addresses": {"count": 0, "updated_at": record.get("updated_at")}}
     return {**record, **{k: v for k, v in extra.items() if k not in record}}
+
+
+def _order_key(order: dict) -> tuple[datetime, int]:
+    return _dt(order["created_at"]), order["id"]
+
+
+def _newest_first(orders: list[dict], start_key: tuple[datetime, int] | None) -> Iterator[tuple[tuple[datetime, int], dict]]:
+    """``orders`` (ascending by creation) newest first, from the cursor's record down."""
+    end = len(orders) if start_key is None else bisect.bisect_right(orders, start_key, key=_order_key)
+    for i in range(end - 1, -1, -1):
+        order = orders[i]
+        yield _order_key(order), order
 
 
 def _register_item(record: dict) -> dict:
