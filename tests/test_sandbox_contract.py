@@ -654,3 +654,35 @@ def test_wsgi__mountable_in_process():
     seen = {}
     body = b"".join(app(environ, lambda status, headers: seen.update(status=status, headers=headers)))
     assert seen["status"] == "200 OK" and json.loads(body)["id"] == app.business.developer_company_id
+
+
+# -- the command line --------------------------------------------------------------------------
+
+def test_cli__prints_url_and_demo_credentials_then_serves():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "kounta_nb.sandbox", "--months", "1", "--now",
+                             "2026-05-29T04:00:00Z", "--fault-5xx", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(10)]
+        text = "".join(lines)
+        url = lines[0].rsplit(" ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        for needle in ("kounta-nb-sandbox", "sandbox-secret", "/oauth/done", "demo@kounta.test", "kounta"):
+            assert needle in text
+        r = requests.get(url + "/v1/companies/me.json", auth=("kounta-nb-sandbox", "sandbox-secret"))
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+
+
+def test_cli__rejects_a_bad_probability():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "kounta_nb.sandbox", "--fault-drop", "3"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "probability" in done.stderr

@@ -325,7 +325,8 @@ class SandboxApp:
         status, headers, body = self._route(req)
         with self._stats_lock:
             self._requests += 1
-            self._by_status[status] += 1
+            if req.environ.get(FAULT_KEY) != "drop":
+                self._by_status[status] += 1
         return status, headers, body
 
     def _route(self, req: Request) -> Reply:
