@@ -112,6 +112,18 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         log.close()
 
 
+def _wait_for_kernel(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the notebook's kernel is idle, accepting the kernel dialog if Lab shows it."""
+    from playwright.sync_api import expect
+
+    dialog = page.locator(".jp-Dialog")
+    idle = page.locator(".jp-StatusBar-Item", has_text="Python 3 (ipykernel) | Idle")
+    expect(idle.or_(dialog).first).to_be_visible()
+    if dialog.count():
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    expect(idle).to_be_visible()
+
+
 def _run_cell(page, code: str) -> None:  # type: ignore[no-untyped-def]
     """Type ``code`` into the last cell and run it (Shift+Enter adds the next cell)."""
     editor = page.locator(".jp-Notebook .jp-Cell").last.locator(".cm-content")
@@ -133,7 +145,7 @@ def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
             page = context.new_page()
             page.goto(f"{lab.url}/lab/tree/first.ipynb?token={lab.token}")
             page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            _wait_for_kernel(page)
 
             # 1. Load the extension and ask for the login widget.
             _run_cell(page, "%load_ext kounta_nb\n%kounta login")
