@@ -341,3 +341,23 @@ def test_frames__site_status_counts_registers_online():
     df = frames.frame("site_status", rich_records()["site_status"])
     assert df.loc[0, "registers_count"] == 2 and df.loc[0, "registers_online"] == 1
     assert df.loc[0, "site_id"] == 101 and df.loc[0, "site_code"] == "CF"
+
+
+ODD = [
+    {"id": "", "id_str": None, "product": "not a mapping", "method": [1, 2], "site": None,
+     "taxes": [None, {"id": 1}, "x"], "lines": [{"product": {"id": "7"}, "taxes": "GST"}]},
+    {"unexpected": True, "customer": {"id": None}, "staff_member": {"id": ""}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(SCHEMAS))
+def test_frames__compiled_extractor_matches_the_column_reference(kind):
+    from kounta_nb.frames import _build
+
+    schema = SCHEMAS[kind]
+    records = [*rich_records()[kind], *ODD, full_order(3)]
+    levels = _build._levels(records, schema)
+    fast = _build._extractor(schema)(levels)
+    for col in schema.columns:
+        if not col.derived:
+            assert fast[col.name] == _build._values(col, levels), col.name

@@ -133,7 +133,7 @@ def _levels(records: Sequence[Any], schema: Schema) -> list[list[Any]]:
 
 
 def _values(col: Col, levels: list[list[Any]]) -> list[Any]:
-    """The raw values of one column: the first source that gives a value wins, per row."""
+    """The raw values of one column (column-wise; kept as the reference for :func:`_extractor`)."""
     n = len(levels[0])
     out: list[Any] | None = None
     for text in col.sources:
@@ -151,6 +151,99 @@ def _values(col: Col, levels: list[list[Any]]) -> list[Any]:
         if None not in out and "" not in out:
             break
     return out if out is not None else [None] * n
+
+
+def _expr(src: _Source, depth: int, tmp: list[int]) -> str:
+    """Python source for one source path, evaluated per row.
+
+    ``rg``/``pg``/``gg`` are the ``.get`` of the row, its parent and grandparent (a getter that
+    answers ``None`` when that level is absent).
+    """
+    base = ("r", "p", "g")[src.up]
+    if not src.keys:
+        value = base
+    else:
+        value = f"{base}g({src.keys[0]!r})"
+        for key in src.keys[1:]:
+            tmp[0] += 1
+            t = f"_t{tmp[0]}"
+            # the condition runs first, so the walrus binds there
+            value = (
+                f"({t}.get({key!r}) if type({t} := {value}) is dict else _step_none({t}, {key!r}))"
+            )
+    if src.each is not None:
+        tmp[0] += 1
+        t = f"_t{tmp[0]}"
+        if not src.each:
+            value = f"(list({t}) if type({t} := {value}) is list else None)"
+        elif len(src.each) == 1:
+            key = src.each[0]
+            value = (
+                f"([e.get({key!r}) if type(e) is dict else _follow(e, {src.each!r}) for e in {t}]"
+                f" if type({t} := {value}) is list else None)"
+            )
+        else:
+            value = f"_map_each({value}, {src.each!r})"
+    return value
+
+
+def _null_get(key: str) -> None:
+    return None
+
+
+def _step_none(value: Any, key: str) -> Any:
+    return None if value is None else _step(value, key)
+
+
+_EXTRACTORS: dict[str, Callable[[list[list[Any]]], dict[str, list[Any]]]] = {}
+
+
+def _extractor(schema: Schema) -> Callable[[list[list[Any]]], dict[str, list[Any]]]:
+    """A function compiled from the schema that pulls every column's raw values in ONE pass.
+
+    Row-wise extraction touches each record once while it is in the CPU cache; plucking column
+    by column re-reads every record per column and was ~2x slower on large inputs. The generated
+    code follows the same rules as :func:`_values` (first source with a value wins).
+    """
+    cached = _EXTRACTORS.get(schema.kind)
+    if cached is not None:
+        return cached
+    depth = len(schema.explode)
+    cols = [c for c in schema.columns if not c.derived]
+    tmp = [0]
+    lines = ["def extract(levels):"]
+    for i, _ in enumerate(cols):
+        lines.append(f"    c{i} = []; a{i} = c{i}.append")
+    names = ("r", "p", "g")[: depth + 1]
+    lines.append(
+        f"    for {', '.join(names)}, in zip({', '.join(f'levels[{k}]' for k in range(depth + 1))}):"
+    )
+    lines.append("        rg = r.get")
+    for name in names[1:]:
+        lines.append(f"        {name}g = {name}.get if {name} is not None else _null_get")
+    for i, col in enumerate(cols):
+        srcs = [_Source(t) for t in col.sources if _Source(t).up <= depth]
+        if not srcs:
+            lines.append(f"        a{i}(None)")
+            continue
+        lines.append(f"        v = {_expr(srcs[0], depth, tmp)}")
+        indent = "        "
+        for src in srcs[1:]:
+            lines.append(f"{indent}if v is None or v == '':")
+            indent += "    "
+            lines.append(f"{indent}v = {_expr(src, depth, tmp)}")
+        lines.append(f"        a{i}(v)")
+    lines.append("    return {" + ", ".join(f"{c.name!r}: c{i}" for i, c in enumerate(cols)) + "}")
+    namespace: dict[str, Any] = {
+        "_map_each": _map_each,
+        "_step_none": _step_none,
+        "_follow": _follow,
+        "_null_get": _null_get,
+    }
+    exec(compile("\n".join(lines), f"<frames:{schema.kind}>", "exec"), namespace)
+    func = namespace["extract"]
+    _EXTRACTORS[schema.kind] = func
+    return func
 
 
 def _map_each(value: Any, keys: tuple[str, ...]) -> list[Any] | None:
@@ -290,12 +383,18 @@ def _categorical(vals: list[Any], known: tuple[str, ...]) -> pd.Categorical:
 
 
 def _timestamps(vals: list[Any], tz: tzinfo | str | None) -> pd.DatetimeIndex:
-    clean = [v if isinstance(v, str) and v else None for v in vals]
-    if not clean:
+    clean = np.array([v if type(v) is str and v else None for v in vals], dtype=object)
+    if not len(clean):
         idx = pd.DatetimeIndex([], dtype=f"datetime64[{_TS_UNIT}, UTC]")
     else:
-        idx = pd.to_datetime(clean, utc=True, format="ISO8601", errors="coerce")
-        idx = pd.DatetimeIndex(idx).as_unit(_TS_UNIT)
+        # Child rows repeat their parent's stamp (every line of an order): parse each text once.
+        codes, uniques = pd.factorize(clean)
+        parsed = pd.DatetimeIndex(
+            pd.to_datetime(
+                np.asarray(uniques, dtype=object), utc=True, format="ISO8601", errors="coerce"
+            )
+        ).as_unit(_TS_UNIT)
+        idx = parsed.take(codes, allow_fill=True, fill_value=pd.NaT)
     return idx.tz_convert(tz) if tz is not None else idx
 
 
@@ -324,6 +423,8 @@ def _convert(col: Col, vals: list[Any], tz: tzinfo | str | None) -> Any:
     if t == "id" or t == "int":
         return _ints(vals)
     if t == "bigid":
+        if all(type(v) is str or v is None for v in vals):
+            return _strings(vals)
         return pd.array([_to_bigid(v) for v in vals], dtype="string")
     if t == "money":
         return _floats(vals, 2)
@@ -587,10 +688,11 @@ def _build(kind: str, records: Any, tz: Any) -> pd.DataFrame:
     n = len(levels[0])
     data: dict[str, Any] = {}
     raw: dict[str, list[Any]] = {}
+    extracted = _extractor(schema)(levels)
     for col in schema.columns:
         if col.derived:
             continue
-        vals = _values(col, levels)
+        vals = extracted.pop(col.name)
         if col.type == "timestamp":
             raw[col.name] = vals
         data[col.name] = _convert(col, vals, zone)
