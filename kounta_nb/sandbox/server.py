@@ -14,6 +14,8 @@ import io
 import socket
 import sys
 import threading
+import time
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -25,6 +27,18 @@ from .oauth import CLIENT_ID, CLIENT_SECRET, LOGIN_EMAIL, LOGIN_PASSWORD
 __all__ = ["SandboxHandle", "SandboxServer", "start_sandbox"]
 
 HOST = "127.0.0.1"
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The ``Date`` header value, formatted at most once a second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True))
+    return _date_cache[1]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -77,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         status, headers = reply
-        lines = [f"HTTP/1.1 {status}"]
+        lines = [f"HTTP/1.1 {status}", f"Date: {_http_date()}", f"Server: {self.server_version}"]
         lines.extend(f"{k}: {v}" for k, v in headers)
         if self.close_connection:
             lines.append("Connection: close")
