@@ -231,6 +231,11 @@ def test_frames__discount_and_surcharge_from_price_variation():
     assert lines["surcharge"].tolist() == [0.0, 1.5, 0.0]
 
 
+def test_frames__free_line_is_a_full_discount():
+    lines = frames.frame("lines", full_order(lines=[(2, 5.5, 0.0)]))
+    assert lines.loc[0, "line_total"] == 0.0 and lines.loc[0, "discount"] == 11.0
+
+
 def test_frames__total_tax_missing_from_detail_is_sum_of_line_taxes():
     order = full_order()
     expected = order.pop("total_tax")

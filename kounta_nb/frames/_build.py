@@ -7,6 +7,7 @@ data, e.g. ``"3.0"`` mixed with ``""``), and the frame is constructed once.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -502,14 +503,16 @@ def _derive_lines(df: pd.DataFrame, raw: dict[str, list[Any]], records: list[Any
     ex, tax = df["line_total_ex_tax"].to_numpy(), df["line_total_tax"].to_numpy()
     pv = df["price_variation"].fillna(1.0).to_numpy()
     total = ex + tax
+    unit = df["unit_price"].to_numpy() + np.nan_to_num(df["unit_tax"].to_numpy())
+    listed = df["quantity"].to_numpy() * unit  # before any price variation
     # Request bodies and old fixtures carry no line totals: rebuild them from the unit figures.
     gap = np.isnan(total)
     if gap.any():
-        unit = df["unit_price"].to_numpy() + np.nan_to_num(df["unit_tax"].to_numpy())
-        total = np.where(gap, df["quantity"].to_numpy() * unit * pv, total)
+        total = np.where(gap, listed * pv, total)
     total = np.round(total, 2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        before = np.where(pv > 0, total / pv, np.nan)
+        # from the API's own line total where possible; a 100 % discount (pv 0) needs the list price
+        before = np.where(pv > 0, total / pv, listed)
     df["line_total"] = total
     df["discount"] = np.round(np.where(pv < 1, before - total, 0.0), 2)
     df["surcharge"] = np.round(np.where(pv > 1, total - before, 0.0), 2)
@@ -729,8 +732,6 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
         }
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v, _depth + 1) for v in value]
-    import dataclasses
-
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return jsonable(dataclasses.asdict(value), _depth + 1)
     if hasattr(value, "_asdict"):
