@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import frames
+from . import frames, settings
 from .errors import ConfigError
 
 __all__ = ["RESOURCES", "Resource", "fetch", "fetch_order_tables", "resource"]
@@ -155,6 +155,9 @@ def fetch(client: Any, resource_name: str, **filters: Any) -> pd.DataFrame:
     if res.method == "shifts" and ("date" in given) == ("since" in given):
         raise ConfigError(f"{res.name} need exactly one of date= or since= (e.g. --since 7d).")
     limit = _limit(given.pop("limit", None))
+    if limit is not None and "max_pages" in res.filters and "max_pages" not in given:
+        # order lists come newest first: the first rows are the first pages, so fetch no more
+        given["max_pages"] = max(1, -(-limit // settings.PAGE_SIZE))
     before = _snapshot(client)
     tz = _tz(client)
     if res.name == "order":
@@ -197,6 +200,8 @@ def fetch_order_tables(
             f"Orders do not take {', '.join(unknown)}: they take {', '.join(_ORDER_FILTERS)}."
         )
     lim = _limit(limit)
+    if lim is not None and "max_pages" not in given:
+        given["max_pages"] = max(1, -(-lim // settings.PAGE_SIZE))
     before = _snapshot(client)
     listing = _call(client, "orders", given)
     res = _BY_NAME["lines"]

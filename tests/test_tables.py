@@ -216,6 +216,8 @@ def test_tables__lines_fetch_each_full_order_sequentially(client):
     lines = tables.fetch(client, "lines", site="Café", status="complete")
     assert [c[0] for c in client.calls] == ["orders", "order", "order", "order"]
     assert client.calls[0][2] == {"site": "Café", "status": "complete"}
+    tables.fetch(client, "orders", limit=60)
+    assert client.calls[-1] == ("orders", (), {"max_pages": 3})
     assert len(lines) == 9 and set(lines["site_id"]) == {101}
     meta = lines.attrs["meta"]
     assert meta["details"] == 3 and meta["endpoint"] == "orders"
@@ -223,8 +225,9 @@ def test_tables__lines_fetch_each_full_order_sequentially(client):
     assert meta["stats"] == {"requests": 4}
 
 
-def test_tables__limit_caps_detail_fetches_and_rows(client):
+def test_tables__limit_caps_detail_fetches_pages_and_rows(client):
     pays = tables.fetch(client, "payments", limit=2)
+    assert client.calls[0] == ("orders", (), {"max_pages": 1})
     assert sum(1 for c in client.calls if c[0] == "order") == 2
     assert len(pays) == 2 and pays.attrs["meta"]["filters"]["limit"] == 2
 
