@@ -268,27 +268,30 @@ class KountaMagics(Magics, Configurable):
         client = self.session.require()
         resource = args.command
         tz = self._tz(client)
+        site = client.resolve_site(args.site) if args.site else self.session.site_id
+        status = args.status or ("complete" if resource in ORDER_RESOURCES else None)
+        status = None if status == "any" else status
+        if args.dry_run or args.background:
+            if resource not in ORDER_RESOURCES:
+                raise ConfigError("--dry-run and --background work for orders, lines and payments only.")
+            if args.since is None:
+                raise ConfigError("A pull needs --since (for example --since 30d).")
+            # The pull engine keeps its own record of finished pulls for --since last.
+            last = args.since.strip().lower() == LAST
+            since = LAST if last else self._moment(args.since, tz)
+            until = self._moment(args.until, tz, end=True) if args.until else None
+            if args.dry_run:
+                return pull.dry_run(client, since, until, site=site, status=status)
+            return pull.pull_orders(client, since, until, site=site, status=status, progress=self.progress)
         since = self._moment(args.since, tz, resource=resource, client=client)
         until = self._moment(args.until, tz, end=True) if args.until else None
-        site = client.resolve_site(args.site) if args.site else self.session.site_id
         filters: dict[str, Any] = parse_pairs(args.args, "filter")
         if isinstance(filters.get("date"), str):
             filters["date"] = parse_moment(filters["date"], tz=tz).date()
         if args.limit and "max_pages" in tables.resource(resource).filters:
             filters.setdefault("max_pages", -(-args.limit // settings.PAGE_SIZE))
-        for key in ("since", "until", "site", "status", "limit"):
-            value = {"since": since, "until": until, "site": site, "status": args.status, "limit": args.limit}[key]
-            if value is not None:
-                filters[key] = value
-        if args.dry_run or args.background:
-            if resource not in ORDER_RESOURCES:
-                raise ConfigError("--dry-run and --background work for orders, lines and payments only.")
-            if since is None:
-                raise ConfigError("A pull needs --since (for example --since 30d).")
-            pull_options = {"site": site, "status": args.status or "complete"}
-            if args.dry_run:
-                return pull.dry_run(client, since, until, **pull_options)
-            return pull.pull_orders(client, since, until, progress=self.progress, **pull_options)
+        given = {"since": since, "until": until, "site": site, "status": status, "limit": args.limit}
+        filters.update({key: value for key, value in given.items() if value is not None})
         frame = tables.fetch(client, resource, **filters)
         if since is not None:
             save_choice(client.company_id, f"last:{resource}", (until or datetime.now(tz)).isoformat())

@@ -179,28 +179,28 @@ def test_resource__returns_a_dataframe_for_assignment(connected):
 
 def test_resource__default_site_applies(connected):
     run(connected, "%kounta venue TLB")
-    df = run(connected, "%kounta orders --since 1d --limit 30")
+    df = run(connected, "%kounta orders --since 7d --limit 30")
     assert len(df) > 0 and set(df["site_id"].astype(int)) == {TLB}
 
 
 def test_resource__filters_as_key_value(connected):
-    df = run(connected, "%kounta orders --since 1d --site TLB value_gt=40")
+    df = run(connected, "%kounta orders --since 7d --site TLB value_gt=40 --limit 30")
     assert len(df) > 0 and (df["total"] > 40).all()
 
 
 def test_resource__since_until_window(connected):
-    df = run(connected, "%kounta orders --since yesterday --until today --site TLB")
+    df = run(connected, "%kounta orders --since 2w --until yesterday --site TLB")
     tz = magics_of(connected).session.client.tz
     today = pd.Timestamp.now(tz=tz).normalize()
     assert len(df) > 0
-    assert (df["created_at"] >= today - pd.Timedelta(days=1)).all() and (df["created_at"] < today).all()
+    assert (df["created_at"] >= today - pd.Timedelta(days=15)).all() and (df["created_at"] < today).all()
 
 
 RESOURCE_ARGS = {
-    "orders": "--since 1d --limit 30 --site TLB",
-    "lines": "--since 1d --site TLB --limit 3",
-    "payments": "--since 1d --site TLB --limit 3",
-    "options": "--since 1d --site TLB --limit 3",
+    "orders": "--since 7d --limit 30 --site TLB",
+    "lines": "--since 7d --site TLB --limit 3",
+    "payments": "--since 7d --site TLB --limit 3",
+    "options": "--since 7d --site TLB --limit 3",
     "order": "id={order_id}",
     "inventory": "--site TLB",
     "product_prices": "--limit 3",
@@ -214,7 +214,7 @@ RESOURCE_ARGS = {
 
 
 def test_resource__every_resource_answers(connected):
-    order_id = int(run(connected, "%kounta orders --since 1d --site TLB --limit 1")["id"].iloc[0])
+    order_id = int(run(connected, "%kounta orders --since 7d --site TLB --limit 1")["id"].iloc[0])
     for name in sorted(tables.RESOURCES):
         if name == "status":  # `%kounta status` is the connection status; the API's is `get status`
             continue
@@ -236,7 +236,7 @@ def test_resource__since_last_continues_the_previous_pull(connected, capsys):
 
 def test_resource__timezone_option_converts_timestamps(connected):
     run(connected, "%config Kounta.timezone = 'UTC'")
-    df = run(connected, "%kounta orders --since 1d --limit 30 --site TLB")
+    df = run(connected, "%kounta orders --since 7d --limit 30 --site TLB")
     assert str(df["created_at"].dt.tz) == "UTC"
 
 
@@ -249,7 +249,7 @@ def test_out__stores_in_the_namespace(connected, capsys):
 
 def test_interpolation__braces_and_dollar(connected):
     connected.user_ns["where"] = "TLB"
-    connected.user_ns["span"] = "1d"
+    connected.user_ns["span"] = "7d"
     a = run(connected, "%kounta orders --since {span} --site {where} --limit 30")
     b = run(connected, "%kounta orders --since $span --site $where --limit 30")
     assert len(a) == len(b) > 0 and set(a["site_id"].astype(int)) == {TLB}
@@ -282,7 +282,7 @@ def test_cell__several_requests_named_and_last(connected, capsys):
         connected,
         "%%kounta everything\n"
         "# the bar's last orders\n"
-        "sales = orders --since 1d --limit 30 --site {where}   # inline comment\n"
+        "sales = orders --since 7d --limit 30 --site {where}   # inline comment\n"
         "\n"
         "sites\n",
     )
@@ -330,7 +330,7 @@ def test_error__bad_filter_syntax(connected, capsys):
 
 
 def test_error__not_logged_in(shell, capsys):  # noqa: F811
-    assert "%kounta login" in one_line_error(shell, "%kounta orders --since 1d", capsys)
+    assert "%kounta login" in one_line_error(shell, "%kounta orders --since 7d", capsys)
 
 
 def test_error__expired_login_offers_reconnect(shell, capsys):  # noqa: F811
@@ -420,3 +420,34 @@ def test_error__cell_name_must_be_an_identifier(connected, capsys):
 
 def test_error__out_name_must_be_an_identifier(connected, capsys):
     assert "variable name" in one_line_error(connected, "%kounta sites -o 9lives", capsys)
+
+
+# -- pulls ----------------------------------------------------------------------------------------
+
+
+def test_orders__complete_by_default_any_on_request(connected):
+    complete = run(connected, "%kounta orders --since 7d --site TLB --limit 50")
+    assert set(complete["status"].astype(str)) == {"COMPLETE"}
+    every = run(connected, "%kounta orders --since 7d --site TLB --status any --limit 50")
+    assert len(every) == 50
+
+
+def test_dry_run__estimates_without_fetching_orders(connected):
+    estimate = run(connected, "%kounta orders --since 2d --site TLB --dry-run")
+    assert estimate.requests > 0 and "request" in str(estimate)
+
+
+def test_background__returns_the_pull_job(connected):
+    run(connected, "%config Kounta.progress = False")
+    job = run(connected, "%kounta orders --since 3d --site TLB --background")
+    job.wait(timeout=60)
+    assert job.done and job.error is None
+    orders = job.frames()["orders"]
+    assert len(orders) > 0 and set(orders["site_id"].astype(int)) == {TLB}
+    again = run(connected, "%kounta orders --since last --site TLB --background")
+    assert again.wait(timeout=60).error is None
+
+
+def test_background__only_for_orders(connected, capsys):
+    assert "orders, lines and payments only" in one_line_error(connected, "%kounta products --background", capsys)
+    assert "needs --since" in one_line_error(connected, "%kounta orders --background", capsys)
