@@ -69,6 +69,14 @@ def test_faults__same_seed_same_sequence():
     assert FaultInjector(1).draw() is None
 
 
+def test_faults__429_comes_in_storms():
+    f = FaultInjector(3)
+    seq = [f.draw(p_429=0.05) for _ in range(3000)]
+    kinds = ["x" if d else "." for d in seq]
+    runs = [len(r) for r in "".join(kinds).split(".") if r]
+    assert runs and max(runs) > 1 and max(runs) <= 5 * 2  # a storm lasts 1-5 requests (two may touch)
+
+
 # -- rate limits over HTTP ---------------------------------------------------------------------
 
 def test_rate_limit__off_by_default(fresh_sandbox):  # noqa: F811

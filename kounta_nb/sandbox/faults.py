@@ -4,7 +4,8 @@ Each API request (paths under ``/v1/companies``) draws once from a seeded RNG. W
 probabilities in the options it is turned into one of:
 
 - ``5xx``: a 500 (JSON ``server_error``), 502 or 503 (an HTML page from the "load balancer");
-- ``429``: ``Limit exceeded`` exactly like a real rate-limit answer (a high probability is a storm);
+- ``429``: ``Limit exceeded`` exactly like a real rate-limit answer, as a *storm*: the request that
+  draws it and the next 0–4 API requests are all refused, so a client's back-off has to outlast it;
 - ``drop``: the connection is closed without any response;
 - ``truncate``: the headers announce the full ``Content-Length`` but only part of the body is sent,
   then the connection is closed;
@@ -39,11 +40,13 @@ class FaultInjector:
     def __init__(self, seed: int = 0) -> None:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
+        self._storm_left = 0
 
     def reseed(self, seed: int) -> None:
         """Restart the fault sequence from ``seed``."""
         with self._lock:
             self._rng = random.Random(seed)
+            self._storm_left = 0
 
     def draw(
         self,
@@ -56,10 +59,17 @@ class FaultInjector:
     ) -> Fault | None:
         """Return the fault for the next request, or ``None`` for a normal answer."""
         if not (p_5xx or p_429 or p_drop or p_truncate or p_slow):
+            self._storm_left = 0
             return None
         with self._lock:
+            if self._storm_left > 0 and p_429:
+                self._storm_left -= 1
+                return Fault("429")
             rolls = [self._rng.random() for _ in range(5)]
             pick = self._rng.choice((500, 502, 503))
+            storm = self._rng.randint(0, 4)
+            if rolls[0] >= p_drop and rolls[1] >= p_5xx and rolls[2] < p_429:
+                self._storm_left = storm
         if rolls[0] < p_drop:
             return Fault("drop")
         if rolls[1] < p_5xx:
