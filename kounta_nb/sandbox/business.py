@@ -425,7 +425,9 @@ class Company:
         self._overlay_sales: dict[str, int] = {}
         self._recon_overlay: dict[int, dict] = {}
         self._issued: set[int] = set()
-        self._index: dict[str, dict[int, list[tuple[int, int]]]] | None = None
+        # order_ids_by index: name → id → [(created epoch, order id)], days up to _index_until
+        self._index: dict[str, dict[int, list[tuple[int, int]]]] = {"customer": {}, "staff": {}}
+        self._index_until = self.first_day - timedelta(days=1)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -577,9 +579,9 @@ class Company:
         if customer_id is None and staff_id is None:
             raise ValueError("order_ids_by needs customer_id or staff_id.")
         with self._lock:
-            if self._index is None:
+            if self._index_until < self.last_day():
                 with _gc_paused():
-                    self._index = self._build_index()
+                    self._extend_index()
             now = self.business.clock.timestamp()
             sets = []
             for name, value in (("customer", customer_id), ("staff", staff_id)):
@@ -595,12 +597,13 @@ class Company:
                 sets.append(ids)
         return sorted(set.intersection(*sets))
 
-    def _build_index(self) -> dict[str, dict[int, list[tuple[int, int]]]]:
-        by_customer: dict[int, list[tuple[int, int]]] = {}
-        by_staff: dict[int, list[tuple[int, int]]] = {}
+    def _extend_index(self) -> None:
+        """Index the skeletons of the days not indexed yet (a live clock adds days)."""
+        by_customer = self._index["customer"]
+        by_staff = self._index["staff"]
         last = self.last_day()
         for model in self._models.values():
-            day = self.first_day
+            day = self._index_until + timedelta(days=1)
             while day <= last:
                 sk = self._skeleton(model, day)
                 base = sk.dt.wall_epoch
@@ -616,7 +619,7 @@ class Company:
                     if ci >= 0:
                         by_customer.setdefault(model.customers[ci]["id"], []).append((base + w, oid))
                 day += timedelta(days=1)
-        return {"customer": by_customer, "staff": by_staff}
+        self._index_until = last
 
     def shifts_on(self, site_id: int, day: date) -> list[dict]:
         """Shifts started at a site on a local day (with ``site`` and ``staff_member``), up to now."""
