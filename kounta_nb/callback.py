@@ -11,7 +11,8 @@ Three ways, chosen by where the kernel runs (see ``kounta_nb.widgets.login``):
    listener (server and kernel share a machine even when the browser does not).
 3. **Paste**: the user copies the address the browser ended on into the login widget.
 
-The registry holds only a hash of ``state`` and a port number — never a code or a token.
+The registry (in Jupyter's runtime directory, shared by the server and its kernels) holds only a
+hash of ``state`` and a port number — never a code or a token.
 """
 
 from __future__ import annotations
@@ -166,7 +167,13 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _pending_dir() -> Path:
-    return settings.config_dir() / "pending"
+    """Jupyter's runtime directory, which the server and its kernels share (the kernels'
+    connection files live there too); kounta_nb's config directory outside Jupyter."""
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+    except ImportError:
+        return settings.config_dir() / "pending"
+    return Path(jupyter_runtime_dir()) / "kounta_nb-pending"
 
 
 def _key(state: str) -> str:
@@ -176,7 +183,7 @@ def _key(state: str) -> str:
 def register_pending(state: str, port: int) -> None:
     """Tell the Jupyter server route which loopback port waits for the login with ``state``."""
     folder = _pending_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / f"{_key(state)}.json"
     path.write_text(json.dumps({"port": port, "created": time.time()}), encoding="utf-8")
     path.chmod(0o600)

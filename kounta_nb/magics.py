@@ -288,8 +288,6 @@ class KountaMagics(Magics, Configurable):
         filters: dict[str, Any] = parse_pairs(args.args, "filter")
         if isinstance(filters.get("date"), str):
             filters["date"] = parse_moment(filters["date"], tz=tz).date()
-        if args.limit and "max_pages" in tables.resource(resource).filters:
-            filters.setdefault("max_pages", -(-args.limit // settings.PAGE_SIZE))
         given = {"since": since, "until": until, "site": site, "status": status, "limit": args.limit}
         filters.update({key: value for key, value in given.items() if value is not None})
         frame = tables.fetch(client, resource, **filters)

@@ -41,8 +41,11 @@ class CallbackHandler(JupyterHandler):
             )
             return
         target = f"http://127.0.0.1:{port}{CALLBACK_PATH}?{self.request.query}"
-        response = await AsyncHTTPClient().fetch(target, raise_error=False, request_timeout=60)
-        if response.code == 599:
+        try:
+            response = await AsyncHTTPClient().fetch(target, raise_error=False, request_timeout=60)
+        except OSError:  # connection refused: the listener (and so the kernel) is gone
+            response = None
+        if response is None or response.code == 599:
             self._page(
                 502,
                 CallbackResult(

@@ -21,8 +21,10 @@ TLB = 1202
 
 
 @pytest.fixture
-def session(live_sandbox) -> Iterator[Session]:  # noqa: F811
-    """A session whose embedded sandbox is the module's live sandbox."""
+def session(live_sandbox, monkeypatch, tmp_path) -> Iterator[Session]:  # noqa: F811
+    """A session whose embedded sandbox is the module's live sandbox (and a private Jupyter
+    runtime directory for the server-route registry)."""
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
     state = Session()
     state.sandbox_handle = live_sandbox
     yield state
