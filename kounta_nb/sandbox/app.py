@@ -291,6 +291,7 @@ class SandboxApp:
         self.faults = FaultInjector(self.options.fault_seed)
         self._jitter = random.Random(self.options.fault_seed + 1)
         self._write_lock = threading.RLock()
+        self._recon_memo: dict[tuple[int, int, date], list[dict]] = {}
         self._stats_lock = threading.Lock()
         self._by_status: Counter[int] = Counter()
         self._faults: Counter[str] = Counter()
@@ -1046,7 +1047,7 @@ class SandboxApp:
         def stream() -> Iterator[tuple[str, dict]]:
             # A reconciliation closes a trading day that may run past midnight: look one day ahead.
             for day in self._days_desc(company, lo_dt, hi_dt + timedelta(days=1) if hi_dt else None):
-                rows = [r for s in sites for r in company.reconciliations_on(s, day) if keep(r)]
+                rows = [r for s in sites for r in self._reconciliations_on(company, s, day) if keep(r)]
                 rows.sort(key=lambda r: (_dt(r["created_at"]), r["id"]), reverse=True)
                 for rec in rows:
                     key = (_dt(rec["created_at"]), rec["id"])
@@ -1124,6 +1125,21 @@ class SandboxApp:
         return self._update(ctx, ctx.company.webhooks, record, "webhook",
                             lambda u, _c: _validate_webhook(u))
 
+    def _reconciliations_on(self, company: Any, site_id: int, day: date) -> list[dict]:
+        """``company.reconciliations_on`` remembered for closed books (a week old or more).
+
+        A reconciliation needs its whole trading day generated, so scans such as
+        ``/reconciliations/unprocessed`` would regenerate the history on every call; a closed day
+        only changes through our own PUT, which clears this memo.
+        """
+        if day > company.last_day() - timedelta(days=7):
+            return company.reconciliations_on(site_id, day)
+        key = (company.id, site_id, day)
+        found = self._recon_memo.get(key)
+        if found is None:
+            found = self._recon_memo[key] = company.reconciliations_on(site_id, day)
+        return found
+
     def _update_reconciliation(self, ctx: Ctx, record: dict) -> dict:
         changes = self._body(ctx)
         allowed = {"processed"}
@@ -1142,6 +1158,7 @@ class SandboxApp:
             else:
                 record.clear()
                 record.update(updated)
+            self._recon_memo.clear()
         return updated
 
     def _create_customer(self, ctx: Ctx) -> Raw:
