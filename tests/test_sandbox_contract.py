@@ -686,3 +686,14 @@ def test_cli__rejects_a_bad_probability():
     done = subprocess.run([sys.executable, "-m", "kounta_nb.sandbox", "--fault-drop", "3"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "probability" in done.stderr
+
+
+def test_reconciliations__reopening_an_old_one_shows_in_unprocessed(fresh_sandbox):  # noqa: F811
+    s = basic_session(fresh_sandbox)
+    url = api(fresh_sandbox, "companies/me/reconciliations/unprocessed.json")
+    before = {r["id"] for r in walk(s, url)}  # scans (and remembers) the closed days
+    old = s.get(api(fresh_sandbox, "companies/me/reconciliations/2026-05-15.json")).json()[0]
+    assert old["processed"] is True and old["id"] not in before
+    put = s.put(api(fresh_sandbox, f"companies/me/reconciliations/{old['id']}.json"), json={"processed": False})
+    assert put.status_code == 200
+    assert {r["id"] for r in walk(s, url)} == before | {old["id"]}
