@@ -207,3 +207,26 @@ def test_faults__seeded_sequence_is_reproducible(sandbox_factory):  # noqa: F811
     b = sandbox_factory(fault_5xx=0.3, fault_429=0.2, fault_seed=11)
     first = codes(a)
     assert first == codes(b) and {200, 429} <= set(first) and set(first) - {200, 429}
+
+
+def test_faults__in_process_wsgi_drop_and_truncate():
+    import io
+    from datetime import UTC, datetime
+    from wsgiref.util import setup_testing_defaults
+
+    from kounta_nb.sandbox.app import make_app
+
+    def call(app):
+        environ: dict = {}
+        setup_testing_defaults(environ)
+        environ.update({"PATH_INFO": "/v1/companies/me/products.json", "wsgi.input": io.BytesIO(),
+                        "HTTP_AUTHORIZATION": "Basic a291bnRhLW5iLXNhbmRib3g6c2FuZGJveC1zZWNyZXQ="})
+        seen: dict = {}
+        body = b"".join(app(environ, lambda status, headers: seen.update(headers=dict(headers))))
+        return seen["headers"], body
+
+    now = datetime(2026, 5, 29, 4, tzinfo=UTC)
+    with pytest.raises(ConnectionResetError):
+        call(make_app(months=1, now=now, fault_drop=1.0))
+    headers, body = call(make_app(months=1, now=now, fault_truncate=1.0))
+    assert 0 < len(body) < int(headers["Content-Length"])
