@@ -145,6 +145,23 @@ def test_live__orders_of_today_grow_with_the_clock() -> None:
     assert company.order(after[-1]["id"]) is after[-1]
 
 
+def test_live__tables_still_eating_are_on_hold_until_they_pay() -> None:
+    clock = Clock(now=NOW)  # Friday 14:00: the restaurant's lunch service is on
+    company = Business(seed=7, months=1, clock=clock).companies[GROUP]
+    lunch = company.orders_on(RESTAURANT, date(2026, 5, 29))
+    open_tables = [o for o in lunch if o["status"] == "ON_HOLD" and not o["is_refund"]]
+    assert open_tables
+    for o in open_tables:
+        assert all(p["created_at"] <= "2026-05-29T14:00:00+10:00" for p in o["payments"])
+        assert o["paid"] < o["total"] and o["paid"] == round(sum(p["amount"] for p in o["payments"]), 2)
+        assert company.order(o["id"]) == o
+    clock.advance(4 * 3600)
+    later = {o["id"]: o for o in company.orders_on(RESTAURANT, date(2026, 5, 29))}
+    assert sum(later[o["id"]]["status"] == "COMPLETE" for o in open_tables) > len(open_tables) / 2
+    assert all(later[o["id"]]["paid"] == later[o["id"]]["total"]
+               for o in open_tables if later[o["id"]]["status"] == "COMPLETE")
+
+
 def test_live__open_shifts_have_no_finish_yet() -> None:
     company = Business(seed=7, months=1, clock=Clock(now=NOW)).companies[GROUP]
     shifts = company.shifts_on(CAFE, date(2026, 5, 29))

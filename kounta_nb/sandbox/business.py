@@ -188,6 +188,26 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _as_of(record: dict, now: float) -> dict:
+    """An order as it stands at ``now``: payments not yet taken are left out.
+
+    A table still eating or a tab still open shows as ON_HOLD with what has been paid so far;
+    a sale voided later is not deleted yet. Only today's orders can be unfinished.
+    """
+    updated = parse_iso(record["updated_at"]).timestamp()
+    if updated <= now:
+        return record
+    payments = [p for p in record["payments"] if parse_iso(p["created_at"]).timestamp() <= now]
+    paid_c = sum(round(p["amount"] * 100) for p in payments)
+    tips_c = sum(round(p["tip"] * 100) for p in payments)
+    status = record["status"]
+    if status == "COMPLETE" and len(payments) < len(record["payments"]):
+        status = "ON_HOLD"
+    last = payments[-1]["created_at"] if payments else record["created_at"]
+    return {**record, "status": status, "payments": payments, "paid": paid_c / 100, "tips": tips_c / 100,
+            "deleted": False, "updated_at": last}
+
+
 def _address(rid: int, lines: list[str], city: str, zone: str, postcode: str) -> dict:
     return {"id": rid, "lines": lines, "city": city, "zone": zone, "postal_code": postcode, "country": "AU"}
 
@@ -521,6 +541,8 @@ class Company:
         d = self._day(model, day)
         cut = bisect.bisect_right(d.epochs, now)
         records = d.records[:cut]
+        if day >= local_date(now, self.tz):
+            records = [_as_of(r, now) for r in records]
         with self._lock:
             extra = self._overlay_at.get((site_id, day))
             if not self._overlay:
@@ -553,8 +575,10 @@ class Company:
         rec = d.index().get(order_id)
         if rec is None:
             return None
-        created = DayTime.of(day, self.tz).epoch(wall)
-        return rec if created <= self.business.clock.timestamp() else None
+        now = self.business.clock.timestamp()
+        if DayTime.of(day, self.tz).epoch(wall) > now:
+            return None
+        return _as_of(rec, now) if day >= local_date(now, self.tz) else rec
 
     def order_by_sale(self, sale_number: str) -> dict | None:
         """The order with this ``sale_number`` (``{prefix}{yymmdd}-{n}``), or None."""
