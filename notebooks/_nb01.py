@@ -20,8 +20,13 @@ real account (see `04-your-own-account.ipynb` for how to connect yours).
 `%kounta sandbox` starts the embedded sandbox on `127.0.0.1` and logs in through its consent page,
 exactly as a real login would. With a real account you would type `%kounta login` instead and
 click **Grant Access** in the window that opens.
+
+Kounta allows about 180 requests a minute and `kounta_nb` keeps under that by default. The sandbox
+has no such limit, so the first line lets the client go faster here; leave it out on a real
+account.
 """),
     ("code", r"""
+%config Kounta.rate_limit = 6000
 %kounta sandbox
 """),
     ("md", r"""
@@ -52,7 +57,7 @@ orders.head()
 """),
     ("code", r"""
 products = %kounta products
-products[["name", "unit_price", "cost_price"]].head(10)
+products[["id", "name", "code", "description"]].head(10)
 """),
     ("md", r"""
 ## 4. What is going on underneath

@@ -19,7 +19,8 @@ import os
 
 WEEKS = 4
 FAST = os.environ.get("KOUNTA_NB_FAST") == "1"
-PERIOD_DAYS = 14 if FAST else WEEKS * 7
+PERIOD_DAYS = 7 if FAST else WEEKS * 7
+SANDBOX_RATE = 30_000  # requests per minute: the sandbox has no rate limit (a real account does)
 """, {"tags": ["parameters"]}),
     ("code", r"""
 from datetime import timedelta
@@ -29,19 +30,20 @@ import pandas as pd
 from matplotlib.ticker import StrMethodFormatter
 
 from kounta_nb import Kounta, frames
+from kounta_nb.pull import pull_orders
 
 dollars = StrMethodFormatter("${x:,.0f}")
 dollars_cents = StrMethodFormatter("${x:,.2f}")
 plt.rcParams.update({"figure.figsize": (9, 4), "axes.grid": True, "grid.alpha": 0.3,
                      "axes.spines.top": False, "axes.spines.right": False})
 
-k = Kounta.sandbox()
+k = Kounta.sandbox(rate_limit=SANDBOX_RATE)
 until = pd.Timestamp.now(tz=k.tz).normalize()
 since = until - timedelta(days=PERIOD_DAYS)
 sites = frames.frame("sites", k.sites())
 site_names = sites.set_index("id")["name"].to_dict()
 
-tables = k.pull_orders(since, until, progress=True).result()
+tables = pull_orders(k, since, until, progress=True).wait().frames()
 orders, lines, options = tables["orders"], tables["lines"], tables["options"]
 sales = orders[~orders["deleted"].fillna(False) & ~orders["is_refund"].fillna(False)]
 lines = lines[lines["order_id"].isin(sales["id"])]

@@ -65,14 +65,11 @@ k = Kounta.from_flow(flow, token)
 The rest of this notebook rehearses exactly that on the sandbox.
 """),
     ("code", r"""
-import re
 import stat
-from urllib.parse import parse_qsl, urlsplit
-
-import requests
 
 import kounta_nb
 from kounta_nb import Kounta, TokenExpiredError, settings
+from kounta_nb.auth import TokenStore, consent_login
 
 sandbox = kounta_nb.start_sandbox()
 print("Sandbox API:", sandbox.api_base)
@@ -92,7 +89,8 @@ Basic needs nothing but the add-on's credentials:
 """),
     ("code", r"""
 basic = Kounta.basic(sandbox.client_id, sandbox.client_secret, api_base=sandbox.api_base)
-print("Basic auth reaches:", basic.company["name"])
+basic_company = basic.company["name"]
+print("Basic auth reaches:", basic_company)
 basic.close()
 """),
     ("md", r"""
@@ -109,28 +107,16 @@ print("1. Open this page, log in, pick the venue and click Grant Access:")
 print("  ", url.split("?")[0], "?response_type=code&client_id=…&redirect_uri=…&state=…")
 """),
     ("md", r"""
-In a notebook you would now click the link. Here the next cell plays the person in the browser:
-it submits the sandbox's login form and chooses the single-venue company in the drop-down — the
-same form fields a person fills in.
+In a notebook you would now click the link. Here `consent_login` plays the person in the browser:
+it opens the page, fills in the login form, chooses the single-venue company in the drop-down and
+presses **Grant Access** — the same form a person fills in.
 """),
     ("code", r"""
-def grant_access_like_a_person(url: str, company_name: str) -> str:
-    # Fill in the consent page as a person would; return the address the browser is sent to.
-    browser = requests.Session()
-    fields = dict(parse_qsl(urlsplit(url).query))
-    fields.update(email=sandbox.username, password=sandbox.password)
-    page = browser.post(sandbox.authorize_url, data=fields)
-    options = dict((name.strip(), value) for value, name in
-                   re.findall(r'<option value="(\d+)"[^>]*>([^<]+)<', page.text))
-    fields.update(company_id=options[company_name], decision="grant")
-    answer = browser.post(sandbox.authorize_url, data=fields, allow_redirects=False)
-    return answer.headers["Location"]
-
-info = requests.get(sandbox.url + "/_sandbox/info", timeout=10).json()
-companies = {c["name"]: c["id"] for c in info["companies"]}
+companies = {c["name"]: c["id"] for c in sandbox.info()["companies"]}
 print("The demo login sees:", ", ".join(companies))
-single_venue = [name for name in companies if name != basic.company["name"]][0]
-landed_on = grant_access_like_a_person(url, single_venue)
+single_venue = [name for name in companies if name != basic_company][0]
+landed_on = consent_login(url, email=sandbox.username, password=sandbox.password,
+                          redirect_uri=flow.redirect_uri, company=single_venue)
 print("2. The browser was sent to", landed_on.split("?")[0], "?code=…&state=…")
 """),
     ("code", r"""
@@ -153,14 +139,23 @@ the token itself. The same holds for every error message, log line and widget of
 - **Never** in the notebook: widget state and outputs are saved into the `.ipynb` file.
 """),
     ("code", r"""
-from kounta_nb.auth import TokenStore
-
-store = TokenStore()
-store.save(sandbox.api_base, token)
 path = settings.token_file()
-print("Token file:", path.name, "in", path.parent.name + "/")
+print("Token file:", path.name, "in the kounta_nb config directory")
 print("Permissions:", oct(stat.S_IMODE(path.stat().st_mode)))
-print("Saved entry:", store.load(sandbox.api_base, token.company_id))
+print("Saved entry:", TokenStore().load(sandbox.api_base, k.company_id))
+"""),
+    ("md", r"""
+Next time, reconnect from the file without logging in again (it refreshes the token when needed):
+
+```python
+k = Kounta.from_store()   # client id and secret from KOUNTA_CLIENT_ID / KOUNTA_CLIENT_SECRET
+```
+"""),
+    ("code", r"""
+again = Kounta.from_store(k.company_id, client_id=sandbox.client_id, client_secret=sandbox.client_secret,
+                          api_base=sandbox.api_base)
+print("Reconnected from the token file to", again.company["name"])
+again.close()
 """),
     ("md", r"""
 ## 6. When a token expires
@@ -187,16 +182,8 @@ try:
 except TokenExpiredError as exc:
     print(f"{type(exc).__name__}: {exc}")
 """),
-    ("code", r"""
-%load_ext kounta_nb
-%kounta sandbox
-"""),
-    ("code", r"""
-%kounta sandbox --revoke
-%kounta sites
-""", {"tags": ["raises-exception"]}),
     ("md", r"""
-The fix is to log in again: `%kounta login` (or `%kounta sandbox` here); with the Python API,
+The fix is to log in again: `%kounta login` (here: `%kounta sandbox`); with the Python API,
 repeat the OAuth flow. Pages of a pull that were already fetched are kept: the pull resumes
 where it stopped.
 """),
@@ -204,4 +191,23 @@ where it stopped.
 k.close()
 sandbox.stop()
 """),
+    ("md", r"""
+### The same in the magics
+
+With `%kounta`, an expired login shows a reconnect notice (with a button to log in again) and a
+one-line error instead of a traceback. The last cell below **fails on purpose** to show it.
+"""),
+    ("code", r"""
+%load_ext kounta_nb
+%kounta sandbox
+"""),
+    ("code", r"""
+# The magics' own sandbox: revoke its refresh tokens and expire its access tokens.
+magics = next(c for c in get_ipython().configurables if type(c).__name__ == "Kounta")
+magics.session.sandbox_handle.revoke()
+magics.session.sandbox_handle.expire_tokens()
+"""),
+    ("code", r"""
+%kounta sites
+""", {"tags": ["raises-exception"]}),
 ]

@@ -79,7 +79,8 @@ import os
 
 WEEKS = 4
 FAST = os.environ.get("KOUNTA_NB_FAST") == "1"
-PERIOD_DAYS = 14 if FAST else WEEKS * 7
+PERIOD_DAYS = 7 if FAST else WEEKS * 7
+SANDBOX_RATE = 30_000  # requests per minute: the sandbox has no rate limit (a real account does)
 """, {"tags": ["parameters"]}),
         ("code", r"""
 from datetime import timedelta
@@ -89,7 +90,7 @@ import pandas as pd
 from kounta_nb import Kounta
 from kounta_nb.pull import pull_orders
 
-k = Kounta.sandbox()
+k = Kounta.sandbox(rate_limit=SANDBOX_RATE)
 until = pd.Timestamp.now(tz=k.tz).normalize().to_pydatetime()
 job = pull_orders(k, until - timedelta(days=PERIOD_DAYS), until, progress=False).wait()
 tables = job.frames()

@@ -102,7 +102,7 @@ def test_demo__headless_run_writes_reports(tmp_path: Path):
     quick = (out / "01-quickstart.html").read_text(encoding="utf-8")
     assert re.search(r"Last 7 days: [\d,]+ sales, \$[\d,]+\.\d\d revenue", quick)
     sales = (out / "02-six-months-of-sales.html").read_text(encoding="utf-8")
-    assert re.search(r"14 days, 3 venues: [\d,]+ sales", sales)
+    assert re.search(r"7 days, 3 venues: [\d,]+ sales", sales)
     # The terminal repeats the headline figures and says where the reports are.
     assert str(out / "01-quickstart.html") in proc.stdout
     assert re.search(r"Last 7 days: [\d,]+ sales", proc.stdout)

@@ -135,7 +135,7 @@ def test_notebooks__six_months_of_sales_runs(executed):
     nb = executed["02-six-months-of-sales.ipynb"]
     assert _images(nb) >= 6, "notebook 02 should draw its revenue, busy-hours and mix figures"
     headline = _text(nb, HEADLINE_TAG)
-    assert re.search(r"14 days, 3 venues: [\d,]+ sales, \$[\d,]+\.\d\d revenue", headline), headline
+    assert re.search(r"7 days, 3 venues: [\d,]+ sales, \$[\d,]+\.\d\d revenue", headline), headline
     assert "Busiest hour" in headline
 
 
