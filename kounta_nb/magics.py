@@ -189,6 +189,7 @@ class KountaMagics(Magics, Configurable):
     # -- sub-commands --------------------------------------------------------------------------
 
     def _cmd_login(self, args: Any) -> Any:
+        self.session.preferred_site = args.site or self.site
         if args.basic:
             from .client import Kounta
 
@@ -198,7 +199,7 @@ class KountaMagics(Magics, Configurable):
             return None
         from .widgets import LoginWidget
 
-        widget = LoginWidget(self.session, **self._login_options())
+        widget = LoginWidget(self.session, site=args.site, **self._login_options())
         display(widget)
         return None
 
@@ -218,6 +219,7 @@ class KountaMagics(Magics, Configurable):
     def _cmd_sandbox(self, args: Any) -> None:
         from .client import Kounta
 
+        self.session.preferred_site = args.site or self.site
         handle = self.session.start_sandbox()
         company: int | str | None = args.company
         if isinstance(company, str) and company.isdigit():

@@ -130,6 +130,11 @@ def test_venue__kounta_site_environment_wins_over_memory(connected, monkeypatch)
     assert magics_of(connected).session.site_id == 1203
 
 
+def test_sandbox__site_parameter_picks_the_venue(shell):  # noqa: F811
+    run(shell, "%kounta sandbox --site MDR")
+    assert magics_of(shell).session.site_id == 1203
+
+
 def test_login__shows_the_login_widget(shell, capsys):  # noqa: F811
     run(shell, "%kounta login")
     assert "LoginWidget" in capsys.readouterr().out
