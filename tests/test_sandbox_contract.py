@@ -555,14 +555,15 @@ def test_reconciliations__variants_and_processed_update(fresh_sandbox):  # noqa:
     assert all(r["created_at"][:10] >= "2026-05-25" for r in since)
     at_site = s.get(api(fresh_sandbox, f"companies/me/sites/{sites[0]}/reconciliations.json")).json()
     assert at_site and all(r["site"]["id"] == sites[0] for r in at_site)
-    open_ = walk(s, api(fresh_sandbox, "companies/me/reconciliations/unprocessed.json"))
+    unprocessed = api(fresh_sandbox, f"companies/me/sites/{sites[0]}/reconciliations/unprocessed.json")
+    open_ = walk(s, unprocessed)
     assert open_ and not any(r["processed"] for r in open_)
     target = open_[0]
     url = api(fresh_sandbox, f"companies/me/reconciliations/{target['id']}.json")
     put = s.put(url, json={"processed": True})
     assert put.status_code == 200 and put.json()["processed"] is True
     assert s.get(url).json()["processed"] is True
-    after = walk(s, api(fresh_sandbox, "companies/me/reconciliations/unprocessed.json"))
+    after = walk(s, unprocessed)
     assert target["id"] not in {r["id"] for r in after}
     assert s.put(url, json={"number": 3}).status_code == 400
 
@@ -690,9 +691,10 @@ def test_cli__rejects_a_bad_probability():
 
 def test_reconciliations__reopening_an_old_one_shows_in_unprocessed(fresh_sandbox):  # noqa: F811
     s = basic_session(fresh_sandbox)
-    url = api(fresh_sandbox, "companies/me/reconciliations/unprocessed.json")
+    site = s.get(api(fresh_sandbox, "companies/me/sites.json")).json()[0]["id"]
+    url = api(fresh_sandbox, f"companies/me/sites/{site}/reconciliations/unprocessed.json")
     before = {r["id"] for r in walk(s, url)}  # scans (and remembers) the closed days
-    old = s.get(api(fresh_sandbox, "companies/me/reconciliations/2026-05-15.json")).json()[0]
+    old = s.get(api(fresh_sandbox, f"companies/me/sites/{site}/reconciliations/2026-05-15.json")).json()[0]
     assert old["processed"] is True and old["id"] not in before
     put = s.put(api(fresh_sandbox, f"companies/me/reconciliations/{old['id']}.json"), json={"processed": False})
     assert put.status_code == 200
