@@ -616,6 +616,14 @@ def test_staff__me_is_a_staff_member(sandbox, s):  # noqa: F811
     assert s.get(api(sandbox, f"companies/me/staff/{me['id']}.json")).json() == me
 
 
+def test_methods__head_is_get_without_a_body(sandbox, s):  # noqa: F811
+    url = api(sandbox, "companies/me/products.json")
+    got, head = s.get(url), s.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["ETag"] == got.headers["ETag"]
+    assert int(head.headers["Content-Length"]) == len(got.content)
+
+
 def test_methods__wrong_verb_is_405(sandbox, s):  # noqa: F811
     r = s.delete(api(sandbox, "companies/me/products.json"))
     assert r.status_code == 405 and r.headers["Allow"] == "GET"

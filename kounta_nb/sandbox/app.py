@@ -312,10 +312,10 @@ class SandboxApp:
         if fault == "drop" and not environ.get(SERVER_KEY):
             # Mounted in-process there is no socket to close: fail the way a dropped connection does.
             raise ConnectionResetError("The sandbox dropped the connection (injected fault).")
-        if req.method == "HEAD":
-            body = b""
         headers = [h for h in headers if h[0].lower() != "content-length"]
         headers.append(("Content-Length", str(len(body))))
+        if req.method == "HEAD":
+            body = b""
         if fault == "truncate" and not environ.get(SERVER_KEY):
             body = body[: len(body) // 2]
         start_response(f"{status} {_REASONS.get(status, 'Unknown')}", headers)
@@ -477,6 +477,8 @@ class SandboxApp:
         m = ctx.req.method
         if m == "PATCH":
             m = "PUT"
+        elif m == "HEAD":
+            m = "GET"
         c = ctx.company
         match rest:
             case []:
@@ -688,7 +690,7 @@ class SandboxApp:
             return result.status, result.headers, result.body
         body = _stable_json(result.body, pretty)
         headers = [("Content-Type", "application/json; charset=utf-8"), *result.headers]
-        if req.method == "GET" and result.status == 200:
+        if req.method in ("GET", "HEAD") and result.status == 200:
             etag = _etag(body)
             headers.append(("ETag", etag))
             inm = req.headers.get("if-none-match")
