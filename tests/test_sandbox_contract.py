@@ -707,3 +707,13 @@ def test_reconciliations__reopening_an_old_one_shows_in_unprocessed(fresh_sandbo
     put = s.put(api(fresh_sandbox, f"companies/me/reconciliations/{old['id']}.json"), json={"processed": False})
     assert put.status_code == 200
     assert {r["id"] for r in walk(s, url)} == before | {old["id"]}
+
+
+def test_http__chunked_request_body_is_read(fresh_sandbox):  # noqa: F811
+    s = basic_session(fresh_sandbox)
+    body = iter([b'{"name": ', b'"Chunked"}'])  # a generator makes requests send it chunked
+    r = s.post(api(fresh_sandbox, "companies/me/categories.json"), data=body,
+               headers={"Content-Type": "application/json"})
+    assert r.status_code == 201
+    assert s.get(r.headers["Location"]).json()["name"] == "Chunked"
+    assert s.get(api(fresh_sandbox, "companies/me.json")).status_code == 200  # same connection still fine
