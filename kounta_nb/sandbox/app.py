@@ -183,6 +183,7 @@ class Request:
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> Request:
+        """Read method, path, query and headers from a WSGI environ."""
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
@@ -212,6 +213,7 @@ class Request:
         return data
 
     def form(self) -> dict[str, str]:
+        """The body as an HTML form (``application/x-www-form-urlencoded``)."""
         return dict(parse_qsl(self.body().decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
@@ -226,6 +228,7 @@ class Ctx:
     filters: dict[str, int] = field(default_factory=dict)
 
     def only(self, *allowed: str) -> None:
+        """404 unless every path filter of this request is one of ``allowed``."""
         extra = set(self.filters) - set(allowed)
         if extra:
             raise _not_found("No such resource under that path")
