@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -82,6 +85,31 @@ def test_business__same_seed_same_bytes_other_seed_other_data() -> None:
         assert dump(a.companies[cid].shifts_on(site, day)) == dump(b.companies[cid].shifts_on(site, day))
     for name in ("products", "customers", "staff", "categories", "price_lists", "sites", "record"):
         assert dump(getattr(a.companies[GROUP], name)) == dump(getattr(b.companies[GROUP], name))
+
+
+_DIGEST = """
+import hashlib, json
+from datetime import UTC, date, datetime
+from kounta_nb.sandbox.business import Business, Clock
+b = Business(seed=7, months=1, clock=Clock(now=datetime(2026, 5, 29, 4, 0, tzinfo=UTC)))
+parts = []
+for c in b.companies.values():
+    parts += [c.record, c.products, c.customers, c.staff, c.price_lists, c.inventory(min(c.sites))]
+    for s in c.sites:
+        parts += [c.orders_on(s, date(2026, 5, 22)), c.shifts_on(s, date(2026, 5, 22)),
+                  c.reconciliations_on(s, date(2026, 5, 22))]
+print(hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest())
+"""
+
+
+def test_business__byte_identical_across_processes() -> None:
+    digests = set()
+    for hash_seed in ("0", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        run = subprocess.run([sys.executable, "-c", _DIGEST], capture_output=True, text=True, env=env,
+                             check=True, timeout=120)
+        digests.add(run.stdout.strip())
+    assert len(digests) == 1
 
 
 def test_business__evicted_days_regenerate_identically() -> None:

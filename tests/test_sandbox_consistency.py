@@ -41,6 +41,7 @@ def epoch(iso: str) -> float:
 @dataclass
 class Walk:
     seconds: float = 0.0
+    generation_cpu: float = 0.0
     peak_rss_mb: float = 0.0
     orders: int = 0
     problems: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -201,8 +202,11 @@ def world() -> tuple[Business, Walk]:
         for site_id in company.sites:
             day = company.first_day
             while day <= today:
+                cpu = time.process_time()
                 orders = company.orders_on(site_id, day)
                 shifts = company.shifts_on(site_id, day)
+                recs = company.reconciliations_on(site_id, day) if day < today else []
+                w.generation_cpu += time.process_time() - cpu
                 on_duty: dict[int, list] = defaultdict(list)
                 for s in shifts:
                     if s["site"]["id"] != site_id:
@@ -235,7 +239,6 @@ def world() -> tuple[Business, Walk]:
                 if day < today:
                     w.counts[(site_id, day)] = normal
                     w.weekdays[site_id][day.weekday()] += normal
-                    recs = company.reconciliations_on(site_id, day)
                     if orders:
                         _check_recon(w, site_id, day, orders, recs)
                     elif recs:
@@ -262,10 +265,11 @@ def test_consistency__no_problems(world: tuple[Business, Walk], check: str) -> N
 
 def test_consistency__generation_is_fast_and_small(world: tuple[Business, Walk]) -> None:
     _, w = world
-    print(f"\nfull six months: {w.orders} orders in {w.seconds:.1f} s (with checks), "
-          f"peak RSS {w.peak_rss_mb:.0f} MB")
+    print(f"\nfull six months: {w.orders} orders generated in {w.generation_cpu:.1f} s CPU "
+          f"({w.seconds:.1f} s wall with the checks), peak RSS {w.peak_rss_mb:.0f} MB")
     assert w.peak_rss_mb < 500
-    assert w.seconds < 50
+    # CPU time, not wall time: CI machines are shared (measured about 5 s on a slow core)
+    assert w.generation_cpu < 20
 
 
 def test_consistency__every_kind_of_record_occurs(world: tuple[Business, Walk]) -> None:

@@ -235,7 +235,7 @@ class Company:
         self.catalogue: Catalogue = build_catalogue(
             company_kind=spec.kind, tax_ids=spec.tax_ids, category_id0=spec.category_id0,
             product_id0=spec.product_id0, option_set_id0=spec.option_set_id0,
-            sites={k: [s.id for s in spec.sites if s.kind == k] for k in {s.kind for s in spec.sites}},
+            sites={s.kind: [x.id for x in spec.sites if x.kind == s.kind] for s in spec.sites},
             site_premium_key={s.id: s.kind for s in spec.sites},
         )
         cat = self.catalogue
@@ -360,7 +360,7 @@ class Company:
                 floater=floater if s.kind in ("cafe", "restaurant") else None,
                 floater_parity=0 if s.kind == "cafe" else 1, staff_refs=staff_refs,
                 customers=customer_refs, customer_cum=gen._cum(weights), methods=method_refs,
-                method_ledger={}, first_open=s.opened, site_ref=site_ref,
+                first_open=s.opened, site_ref=site_ref,
             )
             model.catalogue_items = SiteModel.menu_for(s.id, cat.categories, by_category, cat.option_sets)
             self._models[s.id] = model

@@ -42,7 +42,7 @@ import bisect
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from .menu import OptionSet, Product, Tax, rhu
@@ -143,6 +143,7 @@ class _Item:
     ledger: str
     sets: list[_OptSet]
     category: str
+    popularity: float
 
 
 @dataclass
@@ -165,7 +166,6 @@ class SiteModel:
     customers: list[dict]  # order customer refs
     customer_cum: list[float]
     methods: dict[str, dict]  # cash, card, amex, gift → {id, name}
-    method_ledger: dict[int, str]
     first_open: date  # before this the site did not trade
     catalogue_items: dict[str, tuple[list[_Item], list[float]]] = field(default_factory=dict)
     site_ref: dict = field(default_factory=dict)
@@ -194,23 +194,16 @@ class SiteModel:
                 items.append(_Item(
                     p.id, {"id": p.id, "name": p.name}, ex_4, tax_4, p.taxes,
                     [t.line_ref() for t in p.taxes], categories[cat][2],
-                    [sets[s] for s in p.option_sets], cat,
+                    [sets[s] for s in p.option_sets], cat, p.popularity,
                 ))
             if items:
-                out[cat] = (items, _cum([products_pop(p, by_category[cat]) for p in items]))
+                out[cat] = (items, _cum([i.popularity for i in items]))
         return out
 
     def pool_on(self, day: date) -> list[int]:
         if self.floater is not None and day.toordinal() % 2 == self.floater_parity:
             return [*self.pool, self.floater]
         return list(self.pool)
-
-
-def products_pop(item: _Item, products: list[Product]) -> float:
-    for p in products:
-        if p.id == item.id:
-            return p.popularity
-    raise KeyError(item.id)
 
 
 # --- skeleton: when, who, which register, which customer, what status ---------------------------
@@ -738,7 +731,3 @@ def reconciliation_record(sk: Skeleton, day: DayOrders, processed: bool, ledger:
         "reconciliations": recs,
         "created_at": sk.dt.iso(min(close_wall + 1800 + rng.randrange(1200), 86399)),
     }
-
-
-def day_before(day: date) -> date:
-    return day - timedelta(days=1)
