@@ -649,6 +649,17 @@ def test_live__clock_runs_in_real_time(sandbox_factory):  # noqa: F811
     assert datetime.fromisoformat(handle.info()["now"]) > t0
 
 
+def test_live__new_orders_keep_arriving(sandbox_factory):  # noqa: F811
+    import time
+
+    handle = sandbox_factory(live=True, live_speed=3600)  # an hour of trading per second
+    s = basic_session(handle)
+    first = s.get(api(handle, ORDERS)).json()[0]["id"]
+    time.sleep(0.5)
+    newer = [o for o in s.get(api(handle, ORDERS)).json() if o["id"] != first]
+    assert newer and newer[0]["created_at"] > s.get(api(handle, f"companies/me/orders/{first}.json")).json()["created_at"]
+
+
 # -- in-process WSGI ---------------------------------------------------------------------------
 
 def test_wsgi__mountable_in_process():

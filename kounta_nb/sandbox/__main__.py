@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--months", type=int, default=d.months, help="months of history (default %(default)s)")
     p.add_argument("--now", type=_instant, default=None, help="the sandbox's 'now' (ISO; default: real now)")
     p.add_argument("--live", action="store_true", help="let the clock run: new orders keep arriving")
+    p.add_argument("--live-speed", type=float, default=d.live_speed,
+                   help="how fast a live clock runs (60 = a minute of trading per second)")
     p.add_argument("--latency-ms", type=float, default=d.latency_ms, help="added latency per API call")
     p.add_argument("--jitter-ms", type=float, default=d.jitter_ms, help="random extra latency, 0..X ms")
     p.add_argument("--rate-limit", action="store_true", help="enforce per-token rate limits")

@@ -91,13 +91,15 @@ _WEBHOOK_TOPICS = ("orders/created", "orders/updated", "orders/completed", "orde
 
 @dataclass
 class SandboxOptions:
-    """Every knob of the sandbox; all but ``seed``, ``months``, ``now`` and ``live`` can change at
-    run time (``POST /_sandbox/options`` or ``SandboxHandle.set_options``)."""
+    """Every knob of the sandbox; all but ``seed``, ``months``, ``now``, ``live`` and ``live_speed``
+    can change at run time (``POST /_sandbox/options`` or ``SandboxHandle.set_options``)."""
 
     seed: int = 7
     months: int = 6
     now: datetime | None = None
     live: bool = False
+    #: How fast a live clock runs (60 = a minute of trading per second).
+    live_speed: float = 1.0
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
     rate_limit: bool = False
@@ -121,7 +123,7 @@ class SandboxOptions:
     #: Body of a 201: ``"empty"`` or ``"null"``.
     created_body: str = "empty"
 
-    FROZEN = ("seed", "months", "now", "live")
+    FROZEN = ("seed", "months", "now", "live", "live_speed")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -140,6 +142,8 @@ class SandboxOptions:
                 raise ValueError(f"Sandbox option {name} must be at least 1.")
         if not float(self.time_scale) > 0:
             raise ValueError("Sandbox option time_scale must be a positive number.")
+        if not float(self.live_speed) > 0:
+            raise ValueError("Sandbox option live_speed must be a positive number.")
         if not float(self.token_ttl) > 0:
             raise ValueError("Sandbox option token_ttl must be a positive number of seconds.")
         if self.created_body not in ("empty", "null"):
@@ -285,7 +289,7 @@ class SandboxApp:
         if business is None:
             from .business import Business, Clock
 
-            clock = Clock(now=self.options.now, live=self.options.live)
+            clock = Clock(now=self.options.now, live=self.options.live, speed=float(self.options.live_speed))
             business = Business(seed=self.options.seed, months=self.options.months, clock=clock)
         self.business = business
         self.tokens = TokenRegistry()
