@@ -20,6 +20,7 @@ import os
 WEEKS = 4
 FAST = os.environ.get("KOUNTA_NB_FAST") == "1"
 PERIOD_DAYS = 7 if FAST else WEEKS * 7
+MENU_VENUE = ""  # the venue whose menu to engineer; "" = the one with the most sales
 SANDBOX_RATE = 30_000  # requests per minute: the sandbox has no rate limit (a real account does)
 """, {"tags": ["parameters"]}),
     ("code", r"""
@@ -27,7 +28,7 @@ from datetime import timedelta
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import StrMethodFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter, StrMethodFormatter
 
 from kounta_nb import Kounta, frames
 from kounta_nb.pull import pull_orders
@@ -64,14 +65,18 @@ Product *lists* in Kounta are abridged, so the cost price comes from each produc
 
 The classic rule (Kasavana & Smith): an item is *popular* when its menu-mix share reaches 70 % of
 an equal share (`0.7 / number of items`), and *profitable* when its margin is at least the
-sales-weighted average margin.
+sales-weighted average margin. It compares dishes of one menu, so it is done per venue here (set
+`MENU_VENUE`); for a finer cut, filter the lines to one category — mains against mains.
 """),
     ("code", r"""
 sold_ids = lines["product_id"].dropna().unique()
 catalogue = frames.frame("products", [k.product(int(pid)) for pid in sold_ids])
 catalogue = catalogue[~catalogue["is_modifier"].fillna(False)]
 
-menu = (lines[lines["product_id"].isin(catalogue["id"])]
+revenue_by_site = lines.groupby("site_id")["line_total_ex_tax"].sum()
+menu_site = k.resolve_site(MENU_VENUE) if MENU_VENUE else int(revenue_by_site.idxmax())
+venue_lines = lines[lines["site_id"] == menu_site]
+menu = (venue_lines[venue_lines["product_id"].isin(catalogue["id"])]
         .groupby("product_id")
         .agg(units=("quantity", "sum"), revenue=("line_total_ex_tax", "sum"))
         .join(catalogue.set_index("id")[["name", "cost_price"]]))
@@ -86,7 +91,7 @@ CLASSES = {(True, True): "Star", (True, False): "Plowhorse",
            (False, True): "Puzzle", (False, False): "Dog"}
 menu["class"] = [CLASSES[(mix >= popular_at, margin >= margin_at)]
                  for mix, margin in zip(menu["mix"], menu["margin"], strict=True)]
-print(f"{len(menu)} menu items; popular above {popular_at:.1%} of units, "
+print(f"{site_names[menu_site]}: {len(menu)} menu items; popular above {popular_at:.1%} of units, "
       f"profitable above ${margin_at:.2f} margin per unit")
 menu["class"].value_counts().reindex(CLASSES.values(), fill_value=0).to_frame("items")
 """),
@@ -101,11 +106,14 @@ for name, group in menu.groupby("class"):
                color=COLOURS[name], alpha=0.7, label=f"{name}s — {ADVICE[name]}")
 ax.axvline(popular_at * 100, color="black", lw=1, ls="--")
 ax.axhline(margin_at, color="black", lw=1, ls="--")
-for _, row in menu.sort_values("revenue", ascending=False).head(12).iterrows():
+for _, row in menu.sort_values("revenue", ascending=False).head(8).iterrows():
     ax.annotate(row["name"], (row["mix"] * 100, row["margin"]), fontsize=8,
                 xytext=(4, 4), textcoords="offset points")
 ax.set_xscale("log")
-ax.set_title("Menu engineering: popularity × margin (bubble size = revenue)")
+ax.set_xticks([t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20) if menu["mix"].min() * 50 <= t <= menu["mix"].max() * 200])
+ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g} %"))
+ax.xaxis.set_minor_formatter(NullFormatter())
+ax.set_title(f"Menu engineering at {site_names[menu_site]}: popularity × margin (bubble size = revenue)")
 ax.set_xlabel("Share of units sold (%, log scale)")
 ax.set_ylabel("Margin per unit (price ex tax − cost)")
 ax.yaxis.set_major_formatter(dollars_cents)
@@ -135,7 +143,9 @@ chosen["share_of_set"] = chosen["times"] / chosen.groupby("option_set")["times"]
 print(f"{len(options):,} options chosen on {options[['order_id', 'line_number']].drop_duplicates().shape[0]:,} "
       f"lines; paid options brought ${options['unit_price'].clip(lower=0).sum():,.2f} (ex tax)")
 
-sets = chosen.groupby("option_set")["times"].sum().sort_values(ascending=False).head(4).index
+# Sets where guests really choose between options (a lone "Large" says nothing about preference).
+choices = chosen.groupby("option_set").agg(times=("times", "sum"), options=("name", "nunique"))
+sets = choices[choices["options"] > 1].sort_values("times", ascending=False).head(4).index
 fig, axes = plt.subplots(1, len(sets), figsize=(3.2 * len(sets), 3.4), squeeze=False)
 for ax, option_set in zip(axes[0], sets, strict=True):
     part = chosen[chosen["option_set"] == option_set].sort_values("times").tail(6)
@@ -165,11 +175,17 @@ per_staff = pd.DataFrame({
 }).fillna(0)
 per_staff = per_staff[per_staff["hours"] > 0]
 per_staff["sales_per_hour"] = per_staff["sales"] / per_staff["hours"]
+# Colour each person by the venue they work most hours at: a restaurant sale is worth more than a coffee.
+home = shifts.groupby(["staff_id", "site_id"])["worked_hours"].sum().reset_index()
+home = home.sort_values("worked_hours").drop_duplicates("staff_id", keep="last").set_index("staff_id")["site_id"]
+per_staff["venue"] = per_staff.index.map(home).map(site_names)
 per_staff.index = per_staff.index.map(lambda i: names.get(i, f"#{i}"))
 per_staff = per_staff.sort_values("sales_per_hour")
 
+VENUE_COLOURS = dict(zip(site_names.values(), ["#00897b", "#5e35b1", "#f4511e", "#6d4c41"], strict=False))
 fig, ax = plt.subplots(figsize=(9, max(3, 0.3 * len(per_staff))))
-ax.barh(per_staff.index, per_staff["sales_per_hour"], color="#00897b")
+for venue, group in per_staff.groupby("venue"):
+    ax.barh(group.index, group["sales_per_hour"], color=VENUE_COLOURS.get(venue, "#757575"), label=venue)
 ax.axvline(per_staff["sales"].sum() / per_staff["hours"].sum(), color="black", ls="--", lw=1,
            label="team average")
 ax.set_title(f"Sales per staff hour, last {PERIOD_DAYS} days")
@@ -185,6 +201,8 @@ per_staff.sort_values("sales_per_hour", ascending=False).head(5).style.format(
 
 `GET /sites/{site}/inventory` gives stock on hand per product. Divided by the average units sold
 per day over the period, it says how many days the stock lasts if trade continues as it is.
+Stock at or below zero means sales have run ahead of the last count or delivery: those products
+need counting before their cover means anything.
 """),
     ("code", r"""
 cover = []
@@ -192,13 +210,16 @@ for site_id, venue in site_names.items():
     stock = frames.frame("inventory", k.inventory(site_id))
     rate = lines[lines["site_id"] == site_id].groupby("product_id")["quantity"].sum() / PERIOD_DAYS
     table = stock.set_index("product_id")[["stock"]].join(rate.rename("per_day"), how="inner")
-    table = table[table["per_day"] > 0]
+    table = table[table["per_day"] > 0].copy()
     table["days_cover"] = table["stock"] / table["per_day"]
     table["venue"] = venue
     cover.append(table)
 cover = pd.concat(cover).join(catalogue.set_index("id")["name"], how="inner")
+to_count = cover[cover["stock"] <= 0]
+print(f"{len(to_count)} products show no stock (or less than none) and need counting:")
+print(", ".join(sorted(to_count["name"] + " (" + to_count["venue"] + ")")) or "none")
 
-low = cover.sort_values("days_cover").head(12)
+low = cover[cover["stock"] > 0].sort_values("days_cover").head(12)
 fig, ax = plt.subplots(figsize=(9, 4.5))
 labels = low["name"] + " (" + low["venue"] + ")"
 ax.barh(labels[::-1], low["days_cover"][::-1],
@@ -208,7 +229,8 @@ ax.set_title("Products closest to running out")
 ax.set_xlabel("Days of stock at the current rate of sale")
 ax.legend(frameon=False)
 plt.show()
-print(f"{(cover['days_cover'] < 7).sum()} products have less than a week of stock; "
-      f"{(cover['days_cover'] < 3).sum()} less than three days.")
+counted = cover[cover["stock"] > 0]
+print(f"{(counted['days_cover'] < 7).sum()} products have less than a week of stock; "
+      f"{(counted['days_cover'] < 3).sum()} less than three days.")
 """),
 ]

@@ -172,7 +172,7 @@ known = frames.order_tables([
     order(3, 12, 20.00, "Card", tip=1.00),
     order(4, 15, -10.00, "Cash", refund=True),
     order(5, 9, 99.00, "Card", deleted=True),
-])
+], tz=k.tz)  # the venue's zone (Sydney: +10:00 in May), as in the pulled tables
 assert average_basket(known["orders"]) == 20.00
 assert busiest_hour(known["orders"]) == 9
 assert refund_rate(known["orders"]) == round(10 / 60, 4)
