@@ -61,6 +61,8 @@ class Walk:
     recons: int = 0
     open_days_without_recon: list[tuple[int, date]] = field(default_factory=list)
     holiday_orders: int = 0
+    mix: dict[tuple[int, int], Counter] = field(default_factory=lambda: defaultdict(Counter))
+    base_prices: dict[tuple[int, str, bool], set[float]] = field(default_factory=lambda: defaultdict(set))
     holiday_surcharged: int = 0
 
     def bad(self, check: str, message: str) -> None:
@@ -88,6 +90,11 @@ def _check_order(w: Walk, company, site_id: int, o: dict, on_duty: dict[int, lis
         total += D(ln["line_total_ex_tax"]) + D(ln["line_total_tax"])
         tax += D(ln["line_total_tax"])
         w.variations[ln["price_variation"]] += 1
+        product = company.products[ln["product"]["id"]]
+        w.mix[(site_id, int(o["created_at"][5:7]))][product["categories"][0]["name"]] += 1
+        if not ln["modifiers"] and ln["price_variation"] == 1.0 and not o["is_refund"]:
+            after_rise = o["created_at"][:10] >= company.price_rise[0].isoformat()
+            w.base_prices[(site_id, product["name"], after_rise)].add(ln["unit_price"])
         if len(ln["taxes"]) > 1:
             w.wine_lines += 1
     if total != D(o["total"]) or tax != D(o["total_tax"]):
@@ -357,3 +364,28 @@ def test_consistency__volumes_and_seasons(world: tuple[Business, Walk]) -> None:
     for site_id in (1201, 1202):
         assert _mean(w, site_id, lambda d: d.month == 11 and d.weekday() in (4, 5)) > 1.15 * _mean(
             w, site_id, lambda d: d.month == 7 and d.weekday() in (4, 5))
+
+
+def test_consistency__special_days_and_seasonal_mix(world: tuple[Business, Walk]) -> None:
+    _, w = world
+    # the NRL Grand Final (Sunday 4 Oct 2026) fills the bar
+    nrl = w.counts[(1202, date(2026, 10, 4))]
+    assert nrl > 1.4 * _mean(w, 1202, lambda d: d.weekday() == 6 and d != date(2026, 10, 4))
+    # cold drinks sell in the warm months, tea and pies in the cold ones
+    def share(site: int, month: int, category: str) -> float:
+        mix = w.mix[(site, month)]
+        return mix[category] / sum(mix.values())
+    assert share(1201, 11, "Cold Drinks") > 1.4 * share(1201, 7, "Cold Drinks")
+    assert share(1201, 7, "Tea & Chocolate") > 1.4 * share(1201, 11, "Tea & Chocolate")
+    assert share(1301, 7, "Pies & Savoury") > 1.4 * share(1301, 11, "Pies & Savoury")
+
+
+def test_consistency__price_rise_shows_in_the_lines(world: tuple[Business, Walk]) -> None:
+    business, w = world
+    group = business.companies[51642]
+    flat_white = next(p for p in group.products.values() if p["name"] == "Flat White")
+    now_price = next(s["unit_price"] for s in flat_white["sites"] if s["id"] == 1201)
+    assert w.base_prices[(1201, "Flat White", True)] == {now_price}
+    (before,) = w.base_prices[(1201, "Flat White", False)]
+    assert round((now_price - before) * 1.1, 2) == 0.20  # 20c more, tax inclusive
+    assert w.base_prices[(1201, "Croissant", True)] == w.base_prices[(1201, "Croissant", False)]

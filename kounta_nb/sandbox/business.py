@@ -21,7 +21,9 @@ Trading: the café opens 06:30–15:00 (07:00–15:30 weekends) with a breakfast
 weekends; the bar trades 15:00–23:00/24:00, peaks Thursday–Saturday and is closed Mondays; the
 restaurant does lunch and dinner, is closed Mondays, dinner only on Tuesdays and lunch only on
 Sundays; the bakery trades 07:00–16:00. Everything is closed on Christmas Day; NSW/VIC public
-holidays carry a 15 % surcharge (``price_variation`` 1.15).
+holidays carry a 15 % surcharge (``price_variation`` 1.15). Special days trade differently
+(Mother's Day brunch, grand finals at the bar, Melbourne Cup, ...), cold drinks sell in summer and
+pies in winter, and about 60 % into the window coffee (and the bakery's bread) went up in price.
 
 Records are plain dicts in the API's JSON shape (see ``kounta-api.md`` §5). Generated records are
 cached and shared: treat them as read-only (copy before changing; :meth:`Company.put_order`
@@ -151,6 +153,8 @@ USERS = (
 )
 
 ORDER_KINDS = ("order", "line", "payment")
+#: the last menu price rise, by company kind: category → cents added (tax inclusive)
+PRICE_RISES = {"group": {"coffee": 20, "tea": 20}, "bakery": {"bread": 50, "pastries": 30}}
 SMALL_KINDS = {"customer": "customers", "category": "categories", "webhook": "webhooks",
                "product": "products", "site": "sites", "register": "registers", "staff": "staff"}
 
@@ -312,6 +316,15 @@ class Company:
                                   "image": image})
             homes.append(spec.sites[rng.randrange(len(spec.sites))].id)
 
+        # The last price rise happened on a Monday about 60 % into the window: lines before it
+        # carry the old prices, product records show today's.
+        rise = {p.id: PRICE_RISES[spec.kind][p.category] for p in cat.products.values()
+                if p.category in PRICE_RISES[spec.kind]}
+        span = (self.last_day() - self.first_day).days
+        rise_day = self.first_day + timedelta(days=int(span * 0.6))
+        rise_day += timedelta(days=-rise_day.weekday() % 7)
+        self.price_rise: tuple[date, dict[int, int]] = (rise_day, rise)
+
         # sites, registers
         self.sites: dict[int, dict] = {}
         self.registers: dict[int, dict] = {}
@@ -363,6 +376,9 @@ class Company:
                 first_open=s.opened, site_ref=site_ref,
             )
             model.catalogue_items = SiteModel.menu_for(s.id, cat.categories, by_category, cat.option_sets)
+            model.catalogue_before = SiteModel.menu_for(s.id, cat.categories, by_category, cat.option_sets,
+                                                        cheaper_by=rise)
+            model.price_rise = rise_day
             self._models[s.id] = model
         self._slots = {m.slot: m for m in self._models.values()}
         self._ledger = {p.id: cat.categories[p.category][2] for p in cat.products.values()}

@@ -45,10 +45,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from .menu import OptionSet, Product, Tax, rhu
+from .menu import OptionSet, Product, Tax, rhu, split_inclusive
 from .people import Shift, build_roster
 from .timeline import DayTime, day_number, holiday_name
-from .venues import VenueProfile, intraday
+from .venues import CATEGORY_SEASON, VenueProfile, event_factor, intraday
 
 __all__ = [
     "DayOrders",
@@ -169,6 +169,9 @@ class SiteModel:
     first_open: date  # before this the site did not trade
     catalogue_items: dict[str, tuple[list[_Item], list[float]]] = field(default_factory=dict)
     site_ref: dict = field(default_factory=dict)
+    # the menu before the last price rise, and the day the current prices started
+    catalogue_before: dict[str, tuple[list[_Item], list[float]]] = field(default_factory=dict)
+    price_rise: date = date.min
 
     @staticmethod
     def menu_for(
@@ -176,7 +179,10 @@ class SiteModel:
         categories: dict[str, tuple[int, str, str, str]],
         by_category: dict[str, list[Product]],
         option_sets: dict[str, OptionSet],
+        cheaper_by: dict[int, int] | None = None,
     ) -> dict[str, tuple[list[_Item], list[float]]]:
+        """The site's menu for the generator; ``cheaper_by`` lowers prices (product id → cents)
+        to give the menu as it was before a price rise."""
         sets: dict[str, _OptSet] = {}
         for key, oset in option_sets.items():
             opts = [_Opt(o.id, o.name, o.ex_4, o.tax_4, [t.line_ref() for t in o.taxes]) for o in oset.options]
@@ -190,7 +196,9 @@ class SiteModel:
             for p in products:
                 if site_id not in p.site_prices:
                     continue
-                _, ex_4, tax_4 = p.site_prices[site_id]
+                inc_c, ex_4, tax_4 = p.site_prices[site_id]
+                if cheaper_by and p.id in cheaper_by:
+                    ex_4, tax_4 = split_inclusive(inc_c - cheaper_by[p.id], p.taxes)
                 items.append(_Item(
                     p.id, {"id": p.id, "name": p.name}, ex_4, tax_4, p.taxes,
                     [t.line_ref() for t in p.taxes], categories[cat][2],
@@ -257,6 +265,7 @@ def expected_orders(site: SiteModel, day: date) -> tuple[float, str | None]:
     e = p.base_orders * p.weekday_factor[wd] * p.season[day.month - 1]
     if hol:
         e *= p.holiday_factor
+    e *= event_factor(p.kind, day)[0]
     return e, hol
 
 
@@ -420,11 +429,13 @@ def build_normal(sk: Skeleton) -> list[dict]:
     yymmdd = sk.day.strftime("%y%m%d")
     holiday = sk.holiday
     holiday_var = 115 if holiday else 100
-    menu = site.catalogue_items
+    menu = site.catalogue_items if sk.day >= site.price_rise else site.catalogue_before
+    month = sk.day.month - 1
     # per daypart: (until wall, [(items, item cum, item total)], category cum, category total)
     baskets = []
     for until, cats in p.baskets:
-        present = [(c, w) for c, w in cats if c in menu]
+        present = [(c, w * CATEGORY_SEASON[c][month] if c in CATEGORY_SEASON else w)
+                   for c, w in cats if c in menu]
         ccum = _cum([w for _, w in present])
         baskets.append((int(until * 3600), [(c, *menu[c], menu[c][1][-1]) for c, _ in present], ccum, ccum[-1]))
     lines_cum = _cum(list(p.lines))

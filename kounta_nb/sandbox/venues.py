@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import lru_cache
 
-__all__ = ["VenueProfile", "PROFILES"]
+__all__ = ["CATEGORY_SEASON", "PROFILES", "VenueProfile", "event_factor", "events", "intraday"]
 
 Period = tuple[float, float]
 
@@ -188,6 +189,48 @@ BAKERY = VenueProfile(
 )
 
 PROFILES = {p.kind: p for p in (CAFE, BAR, RESTAURANT, BAKERY)}
+
+#: What people order changes with the weather: category weight factors by month (1..12).
+CATEGORY_SEASON: dict[str, tuple[float, ...]] = {
+    "cold": (1.6, 1.5, 1.2, 1.0, 0.8, 0.7, 0.65, 0.7, 0.9, 1.1, 1.3, 1.5),
+    "tea": (0.7, 0.75, 0.9, 1.1, 1.3, 1.45, 1.5, 1.4, 1.15, 0.95, 0.8, 0.7),
+    "pies": (0.7, 0.75, 0.9, 1.1, 1.3, 1.5, 1.55, 1.45, 1.2, 0.95, 0.8, 0.7),
+    "cocktails": (1.3, 1.25, 1.1, 0.95, 0.85, 0.8, 0.8, 0.85, 0.95, 1.05, 1.2, 1.35),
+    "mains": (0.95, 0.95, 1.0, 1.05, 1.1, 1.15, 1.15, 1.1, 1.05, 1.0, 0.95, 0.95),
+}
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _last_weekday(year: int, month: int, weekday: int) -> date:
+    last = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+@lru_cache(maxsize=64)
+def events(year: int) -> dict[date, tuple[str, dict[str, float]]]:
+    """Days that trade unlike their weekday: date → (name, venue kind → volume factor)."""
+    return {
+        date(year, 2, 14): ("Valentine's Day", {"restaurant": 1.6, "bar": 1.2}),
+        _nth_weekday(year, 5, 6, 2): ("Mother's Day", {"cafe": 1.35, "restaurant": 1.5, "bakery": 1.3}),
+        _nth_weekday(year, 9, 6, 1): ("Father's Day", {"cafe": 1.2, "restaurant": 1.3, "bakery": 1.15}),
+        _last_weekday(year, 9, 5): ("AFL Grand Final", {"bar": 1.6, "bakery": 0.8}),
+        _nth_weekday(year, 10, 6, 1): ("NRL Grand Final", {"bar": 1.8}),
+        _nth_weekday(year, 11, 1, 1): ("Melbourne Cup", {"bar": 1.5, "restaurant": 1.3}),
+        date(year, 12, 24): ("Christmas Eve", {"cafe": 1.2, "bakery": 1.6, "restaurant": 1.2}),
+        date(year, 12, 31): ("New Year's Eve", {"bar": 2.0, "restaurant": 1.4}),
+    }
+
+
+def event_factor(kind: str, day: date) -> tuple[float, str | None]:
+    """The volume factor of a special day for a kind of venue (1.0 and None on ordinary days)."""
+    found = events(day.year).get(day)
+    if found is None or kind not in found[1]:
+        return 1.0, None
+    return found[1][kind], found[0]
 
 
 @lru_cache(maxsize=256)
