@@ -230,3 +230,16 @@ def test_faults__in_process_wsgi_drop_and_truncate():
         call(make_app(months=1, now=now, fault_drop=1.0))
     headers, body = call(make_app(months=1, now=now, fault_truncate=1.0))
     assert 0 < len(body) < int(headers["Content-Length"])
+
+
+def test_rate_limit__old_style_200_and_http_date_retry_after(sandbox_factory):  # noqa: F811
+    from email.utils import parsedate_to_datetime
+
+    handle = sandbox_factory(rate_limit=True, rate_basic=1, limit_status=200, retry_after_date=True)
+    s = basic_session(handle)
+    url = api(handle, "companies/me.json")
+    assert s.get(url).headers["Content-Type"].startswith("application/json")
+    r = s.get(url)
+    assert r.status_code == 200 and r.text == "Limit exceeded"
+    when = parsedate_to_datetime(r.headers["Retry-After"]).timestamp()
+    assert abs(when - int(r.headers["X-Ratelimit-Reset"])) < 1

@@ -300,3 +300,11 @@ def test_control__endpoints_over_http(fresh_sandbox):  # noqa: F811
     assert requests.post(base + "expire", json={}).json() == {"expired": 0}
     stats = requests.get(base + "stats").json()
     assert stats["requests"] >= 6 and "200" in stats["by_status"]
+
+
+def test_bearer__legacy_expiry_style_is_400_with_message(fresh_sandbox):  # noqa: F811
+    fresh_sandbox.set_options(expiry_style="legacy")
+    token = oauth_token(fresh_sandbox)
+    fresh_sandbox.expire_tokens()
+    r = bearer_session(token["access_token"]).get(api(fresh_sandbox, "companies/me.json"))
+    assert r.status_code == 400 and r.json() == {"message": "The access token provided has expired"}

@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -122,6 +123,13 @@ class SandboxOptions:
     refresh_omits_token: bool = False
     #: Body of a 201: ``"empty"`` or ``"null"``.
     created_body: str = "empty"
+    #: ``"oauth"``: expiry is 401 ``expired_token``; ``"legacy"``: 400 ``{"message": …}`` as an old
+    #: client's tests model it (kounta-api.md §2).
+    expiry_style: str = "oauth"
+    #: Status of a rate-limit answer: 429, or 200 as older traffic saw (body ``Limit exceeded``).
+    limit_status: int = 429
+    #: ``Retry-After`` as an HTTP date instead of seconds.
+    retry_after_date: bool = False
 
     FROZEN = ("seed", "months", "now", "live", "live_speed")
 
@@ -146,6 +154,10 @@ class SandboxOptions:
             raise ValueError("Sandbox option live_speed must be a positive number.")
         if not float(self.token_ttl) > 0:
             raise ValueError("Sandbox option token_ttl must be a positive number of seconds.")
+        if self.expiry_style not in ("oauth", "legacy"):
+            raise ValueError('Sandbox option expiry_style must be "oauth" or "legacy".')
+        if int(self.limit_status) not in (429, 200):
+            raise ValueError("Sandbox option limit_status must be 429 or 200.")
         if self.created_body not in ("empty", "null"):
             raise ValueError('Sandbox option created_body must be "empty" or "null".')
         if self.now is not None and (not isinstance(self.now, datetime) or self.now.tzinfo is None):
@@ -163,10 +175,11 @@ class ApiError(Exception):
     """An error answer: OAuth-style JSON body ``{"error", "error_description"}``."""
 
     def __init__(self, status: int, error: str, description: str,
-                 headers: list[tuple[str, str]] | None = None) -> None:
+                 headers: list[tuple[str, str]] | None = None, *, legacy: bool = False) -> None:
         super().__init__(description)
         self.status, self.error, self.description = status, error, description
         self.headers = headers or []
+        self.legacy = legacy  # body {"message": description}, as some old answers had
 
 
 def _not_found(what: str = "No such resource") -> ApiError:
@@ -381,7 +394,7 @@ class SandboxApp:
                 if fault.kind == "5xx":
                     return _server_error(fault.status)
                 if fault.kind == "429":
-                    return _limit_exceeded(int(time.time()) + 1, 1)
+                    return self._limited(int(time.time()) + 1, 1)
                 if fault.kind == "slow":
                     time.sleep(opts.slow_ms / 1000.0)
                 truncate = fault.kind == "truncate"
@@ -408,7 +421,7 @@ class SandboxApp:
             if not decision.allowed:
                 with self._stats_lock:
                     self._rate_limited += 1
-                return _limit_exceeded(decision.reset_epoch, decision.retry_after)
+                return self._limited(decision.reset_epoch, decision.retry_after)
         if len(segments) < 2 or segments[0] != "companies":
             raise _not_found(f"Nothing lives at {req.path[:80]}")
         if req.method in ("POST", "PUT", "PATCH"):
@@ -440,6 +453,8 @@ class SandboxApp:
         if scheme == "bearer" and value.strip():
             found = self.tokens.check(value.strip())
             if found == "expired_token":
+                if self.options.expiry_style == "legacy":
+                    raise ApiError(400, "expired_token", "The access token provided has expired", legacy=True)
                 raise ApiError(401, "expired_token", "The access token provided has expired",
                                [("WWW-Authenticate", 'Bearer realm="Kounta", error="invalid_token"')])
             if not isinstance(found, AccessGrant):
@@ -705,8 +720,16 @@ class SandboxApp:
                 return 304, [("ETag", etag), *result.headers], b""
         return result.status, headers, body
 
+    def _limited(self, reset_epoch: int, retry_after: int) -> Reply:
+        retry = formatdate(reset_epoch, usegmt=True) if self.options.retry_after_date else str(retry_after)
+        return int(self.options.limit_status), [
+            ("Content-Type", "text/plain; charset=utf-8"), ("X-Ratelimit-Reset", str(reset_epoch)),
+            ("Retry-After", retry)], b"Limit exceeded"
+
     def _error(self, exc: ApiError, pretty: bool) -> Reply:
-        body = _stable_json({"error": exc.error, "error_description": exc.description}, pretty)
+        payload = {"message": exc.description} if exc.legacy else \
+            {"error": exc.error, "error_description": exc.description}
+        body = _stable_json(payload, pretty)
         return exc.status, [("Content-Type", "application/json; charset=utf-8"), *exc.headers], body
 
     def _created(self, ctx: Ctx, path: str) -> Raw:
@@ -1381,11 +1404,6 @@ class Raw:
 def _ok(body: Any) -> Reply:
     return 200, [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")], \
         _stable_json(body, True)
-
-
-def _limit_exceeded(reset_epoch: int, retry_after: int) -> Reply:
-    return 429, [("Content-Type", "text/plain; charset=utf-8"), ("X-Ratelimit-Reset", str(reset_epoch)),
-                 ("Retry-After", str(retry_after))], b"Limit exceeded"
 
 
 def _server_error(status: int) -> Reply:
