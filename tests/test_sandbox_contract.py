@@ -728,3 +728,29 @@ def test_http__chunked_request_body_is_read(fresh_sandbox):  # noqa: F811
     assert r.status_code == 201
     assert s.get(r.headers["Location"]).json()["name"] == "Chunked"
     assert s.get(api(fresh_sandbox, "companies/me.json")).status_code == 200  # same connection still fine
+
+
+def test_http__concurrent_reads_and_writes(fresh_sandbox):  # noqa: F811
+    from concurrent.futures import ThreadPoolExecutor
+
+    site = basic_session(fresh_sandbox).get(api(fresh_sandbox, "companies/me/sites.json")).json()[0]["id"]
+
+    def work(k: int) -> list[int]:
+        s = basic_session(fresh_sandbox)
+        codes = []
+        for i in range(15):
+            if i % 5 == 0:
+                r = s.post(api(fresh_sandbox, "companies/me/customers.json"),
+                           json={"first_name": f"T{k}-{i}", "mobile": f"0400 {k:03d} {i:03d}"})
+            else:
+                r = s.get(api(fresh_sandbox, f"companies/me/sites/{site}/orders.json" if i % 2 else
+                              "companies/me/customers.json"))
+            codes.append(r.status_code)
+        return codes
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = [c for batch in pool.map(work, range(8)) for c in batch]
+    assert codes.count(201) == 24 and set(codes) == {200, 201}
+    names = {c["first_name"] for c in walk(basic_session(fresh_sandbox),
+                                          api(fresh_sandbox, "companies/me/customers.json"))}
+    assert {f"T{k}-{i}" for k in range(8) for i in (0, 5, 10)} <= names
