@@ -327,6 +327,7 @@ def test_overlay__bad_records_and_kinds(fresh: Business) -> None:
         company.new_id("banana")
     cid = company.new_id("customer")
     assert cid > max(company.customers) and company.new_id("customer") == cid + 1
+    assert company.new_id("category") == max(company.categories) + 1  # each kind counts on its own
 
 
 # --- menus ------------------------------------------------------------------------------------

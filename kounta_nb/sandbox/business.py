@@ -461,6 +461,7 @@ class Company:
         self._overlay_sales: dict[str, int] = {}
         self._recon_overlay: dict[int, dict] = {}
         self._issued: set[int] = set()
+        self._issued_small: dict[str, int] = {}
         # order_ids_by index: name → id → [(created epoch, order id)], days up to _index_until
         self._index: dict[str, dict[int, list[tuple[int, int]]]] = {"customer": {}, "staff": {}}
         self._index_until = self.first_day - timedelta(days=1)
@@ -773,8 +774,8 @@ class Company:
                 return candidate
             if kind in SMALL_KINDS:
                 existing: dict[int, dict] = getattr(self, SMALL_KINDS[kind])
-                candidate = max([*existing, *(i for i in self._issued if i < 1 << 40)], default=0) + 1
-                self._issued.add(candidate)
+                candidate = max(max(existing, default=0), self._issued_small.get(kind, 0)) + 1
+                self._issued_small[kind] = candidate
                 return candidate
         raise ValueError(
             f"Unknown id kind {kind!r}: use one of {', '.join((*ORDER_KINDS, *SMALL_KINDS))}."

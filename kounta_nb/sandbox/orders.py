@@ -446,7 +446,7 @@ def build_normal(sk: Skeleton) -> list[dict]:
     types_cum = _cum([w for _, w in p.order_types])
     m = site.methods
     cash = m["cash"]
-    card_methods = [m["card"]] * 6 + [m["amex"], m["gift"]]
+    card_methods = [m["card"]] * 17 + [m["amex"]] * 2 + [m["gift"]]  # 85 / 10 / 5 %
     n_notes = len(NOTES_LINE)
     happy = p.kind == "bar" and 1 <= sk.day.weekday() <= 4
     restaurant = p.kind == "restaurant"
@@ -547,7 +547,7 @@ def build_normal(sk: Skeleton) -> list[dict]:
                 if not online and rand() < cash_p:
                     method, ref = cash, None
                 else:
-                    method = card_methods[int(rand() * 8)]
+                    method = card_methods[int(rand() * 20)]
                     ref = f"{int(rand() * 10**8):08d}"
                 tip = 0
                 if method is not cash and rand() < tip_p:
