@@ -48,6 +48,8 @@ DEMO_NOTEBOOKS = ("01-quickstart.ipynb", "02-six-months-of-sales.ipynb")
 HEADLINE_TAG = "headline"
 #: Environment variable that switches the long notebooks to a short period (used by CI and tests).
 FAST_ENV = "KOUNTA_NB_FAST"
+#: The sandbox venue the headless demo picks (a display shows the venue picker instead).
+DEMO_SITE = "Harbour Lane Café"
 #: Seconds one cell may take before the run is declared stuck.
 CELL_TIMEOUT_S = 300
 _KERNEL_NAME = "kounta-nb-demo"
@@ -92,12 +94,17 @@ def is_headless(env: Mapping[str, str] | None = None, platform: str | None = Non
     return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
-def kernel_env(base: Mapping[str, str], home: Path, *, fast: bool) -> dict[str, str]:
-    """The environment of a demo kernel: private token/cache dirs, no real credentials."""
+def kernel_env(
+    base: Mapping[str, str], home: Path, *, fast: bool, site: str = DEMO_SITE
+) -> dict[str, str]:
+    """The environment of a demo kernel: private token/cache dirs, no real credentials.
+
+    Every ``KOUNTA_*`` variable of ``base`` is dropped (the notebooks only talk to the embedded
+    sandbox, whose venues are not the user's); ``site`` becomes ``KOUNTA_SITE``.
+    """
     env = {k: v for k, v in base.items() if not k.startswith("KOUNTA_")}
-    # The demo only ever talks to the embedded sandbox; a chosen venue is still honoured.
-    if base.get("KOUNTA_SITE"):
-        env["KOUNTA_SITE"] = base["KOUNTA_SITE"]
+    if site:
+        env["KOUNTA_SITE"] = site
     env["KOUNTA_CONFIG_DIR"] = str(home / "config")
     env["KOUNTA_CACHE_DIR"] = str(home / "cache")
     if fast:
@@ -220,13 +227,14 @@ def run_headless(
     fast: bool = True,
     python: str | None = None,
     base_env: Mapping[str, str] | None = None,
+    site: str = DEMO_SITE,
 ) -> list[NotebookRun]:
     """Execute ``names`` from ``notebooks_dir`` against the sandbox and write HTML into ``out``."""
     notebooks_dir = notebooks_dir or find_notebooks_dir()
     out.mkdir(parents=True, exist_ok=True)
     runs: list[NotebookRun] = []
     with tempfile.TemporaryDirectory(prefix="kounta-nb-demo-") as home:
-        env = kernel_env(os.environ if base_env is None else base_env, Path(home), fast=fast)
+        env = kernel_env(os.environ if base_env is None else base_env, Path(home), fast=fast, site=site)
         for name in names:
             path = notebooks_dir / name
             if not path.is_file():
@@ -274,6 +282,11 @@ def _parser() -> argparse.ArgumentParser:
         help="where the HTML reports go (default: artifacts/demo)",
     )
     parser.add_argument(
+        "--site",
+        default=DEMO_SITE,
+        help=f"the sandbox venue the quick start picks (default: {DEMO_SITE})",
+    )
+    parser.add_argument(
         "--full",
         action="store_true",
         help="pull the full six months in notebook 02 instead of the fast, shorter period",
@@ -289,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (args.headless or is_headless()):
             return open_lab(notebooks_dir)
         print("Running the demo notebooks on the embedded sandbox (headless) ...", flush=True)
-        runs = run_headless(args.out, notebooks_dir=notebooks_dir, fast=not args.full)
+        runs = run_headless(args.out, notebooks_dir=notebooks_dir, fast=not args.full, site=args.site)
     except DemoError as exc:
         print(f"kounta_nb demo failed: {exc}", file=sys.stderr)
         return 1

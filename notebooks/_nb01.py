@@ -39,7 +39,7 @@ choose without clicking — that is how this notebook runs unattended.
     ("code", r"""
 import os
 
-VENUE = os.environ.get("KOUNTA_SITE", "")  # e.g. "Harbour Bar"; empty = show the picker
+VENUE = os.environ.get("KOUNTA_SITE", "")  # e.g. "Harbour Lane Café"; empty = show the picker
 %kounta venue $VENUE
 """),
     ("md", r"""
@@ -49,11 +49,12 @@ Every `%kounta <resource>` returns a typed DataFrame: ids as integers, timestamp
 time zone, money in dollars. Assign it with `df = %kounta …` to keep working with it.
 """),
     ("code", r"""
-%kounta sites
+sites = %kounta sites
+sites[["id", "name", "code"]]
 """),
     ("code", r"""
 orders = %kounta orders --since 7d
-orders.head()
+orders[["sale_number", "created_at", "order_type", "total", "status"]].head()
 """),
     ("code", r"""
 products = %kounta products
@@ -88,7 +89,7 @@ daily = sales.groupby(sales["created_at"].dt.date)["total"].sum()
 
 fig, ax = plt.subplots(figsize=(8, 3.5))
 ax.bar([d.strftime("%a %d %b") for d in daily.index], daily.values, color="#2a7ab0")
-ax.set_title("Revenue per day, last 7 days")
+ax.set_title(f"Revenue per day, last 7 days: {', '.join(sites.loc[sites['id'].isin(sales['site_id'].unique()), 'name'])}")
 ax.set_ylabel("Revenue (incl. tax)")
 ax.yaxis.set_major_formatter(StrMethodFormatter("${x:,.0f}"))
 ax.grid(axis="y", alpha=0.3)
@@ -96,8 +97,9 @@ fig.tight_layout()
 plt.show()
 """),
     ("code", r"""
+venues = ", ".join(sites.loc[sites["id"].isin(sales["site_id"].unique()), "name"])
 print(f"Last 7 days: {len(sales):,} sales, ${sales['total'].sum():,.2f} revenue, "
-      f"average sale ${sales['total'].mean():,.2f}")
+      f"average sale ${sales['total'].mean():,.2f} ({venues})")
 """, {"tags": ["headline"]}),
     ("md", r"""
 ## Next

@@ -204,8 +204,10 @@ one-line error instead of a traceback. The last cell below **fails on purpose** 
     ("code", r"""
 # The magics' own sandbox: revoke its refresh tokens and expire its access tokens.
 magics = next(c for c in get_ipython().configurables if type(c).__name__ == "Kounta")
-magics.session.sandbox_handle.revoke()
-magics.session.sandbox_handle.expire_tokens()
+handle = magics.session.sandbox_handle
+revoked = handle.revoke()
+handle.expire_tokens()
+print(f"Revoked {revoked} refresh token(s) and expired every access token of that sandbox.")
 """),
     ("code", r"""
 %kounta sites

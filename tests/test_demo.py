@@ -44,7 +44,9 @@ def test_demo__kernel_env_hides_real_credentials(tmp_path: Path):
     }
     env = demo.kernel_env(base, tmp_path, fast=True)
     assert "KOUNTA_ACCESS_TOKEN" not in env and "KOUNTA_CLIENT_SECRET" not in env
-    assert env["KOUNTA_SITE"] == "Harbour Bar"
+    # The user's own venue name means nothing to the sandbox: the demo picks a sandbox venue.
+    assert env["KOUNTA_SITE"] == demo.DEMO_SITE
+    assert demo.kernel_env(base, tmp_path, fast=True, site="The Lane Bar")["KOUNTA_SITE"] == "The Lane Bar"
     assert env["KOUNTA_CONFIG_DIR"] == str(tmp_path / "config")
     assert env["KOUNTA_CACHE_DIR"] == str(tmp_path / "cache")
     assert env["KOUNTA_NB_FAST"] == "1"
