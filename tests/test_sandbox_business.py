@@ -255,6 +255,10 @@ def test_order_ids_by__matches_a_full_scan(biz: Business) -> None:
 def test_lookups__unknown_site_is_a_clear_error(biz: Business) -> None:
     with pytest.raises(ValueError, match="does not belong to company 51642"):
         biz.companies[GROUP].orders_on(BAKEHOUSE, date(2026, 5, 20))
+    with pytest.raises(ValueError, match="calendar date"):
+        biz.companies[GROUP].shifts_on(CAFE, "2026-05-20")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="calendar date"):
+        biz.companies[GROUP].orders_on(CAFE, datetime(2026, 5, 20, tzinfo=UTC))
 
 
 def test_reconciliation__by_id_and_overlay(fresh: Business) -> None:

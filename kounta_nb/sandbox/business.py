@@ -502,6 +502,8 @@ class Company:
         return local_date(self.business.clock.timestamp(), self.tz)
 
     def _in_window(self, day: date) -> bool:
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise ValueError(f"Expected a calendar date (datetime.date), not {day!r}.")
         return self.first_day <= day <= self.last_day()
 
     # --- generation with caches ----------------------------------------------------------------
