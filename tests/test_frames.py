@@ -366,3 +366,23 @@ def test_frames__compiled_extractor_matches_the_column_reference(kind):
     for col in schema.columns:
         if not col.derived:
             assert fast[col.name] == _build._values(col, levels), col.name
+
+
+def test_frames__concat_keeps_categoricals_and_dtypes():
+    day1 = frames.frame("orders", [full_order(1) | {"order_type": "Dine in"}], meta={"day": 1})
+    day2 = frames.frame(
+        "orders", [full_order(2) | {"order_type": "Delivery", "status": "COMPLETED"}]
+    )
+    plain = pd.concat([day1, day2], ignore_index=True)
+    assert not isinstance(plain["order_type"].dtype, pd.CategoricalDtype)  # pandas alone
+    both = frames.concat([day1, day2])
+    assert dtypes(both) == dtypes(day1)
+    assert both["order_type"].tolist() == ["Dine in", "Delivery"]
+    assert list(both["status"].cat.categories)[:6] == list(frames.ORDER_STATUSES)
+    assert both.attrs["meta"] == {"day": 1}
+    weekday = both["weekday"]
+    assert weekday.cat.ordered
+    with pytest.raises(ConfigError, match="columns differ"):
+        frames.concat([day1, frames.empty("lines")])
+    with pytest.raises(ConfigError, match="at least one"):
+        frames.concat([])

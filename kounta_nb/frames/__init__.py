@@ -40,6 +40,7 @@ __all__ = [
     "Col",
     "Schema",
     "as_records",
+    "concat",
     "describe",
     "empty",
     "frame",
@@ -98,6 +99,33 @@ def order_tables(
 def empty(kind: str, tz: Any = None) -> pd.DataFrame:
     """The frame of ``kind`` with no rows: the same columns and dtypes as a full one."""
     return frame(kind, [], tz=tz)
+
+
+def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack frames of one kind (e.g. day by day) keeping every dtype.
+
+    ``pd.concat`` turns a categorical into ``object`` when the parts saw different values (one
+    day had no "Delivery" orders); here the categories are unioned instead. ``attrs`` come from
+    the first part. An empty list is a ConfigError (the kind would be unknown).
+    """
+    if not parts:
+        raise ConfigError("concat needs at least one frame.")
+    first = parts[0]
+    if len(parts) == 1:
+        return first.copy()
+    columns = list(first.columns)
+    for df in parts[1:]:
+        if list(df.columns) != columns:
+            raise ConfigError("concat needs frames of one kind: their columns differ.")
+    aligned = list(parts)
+    for col in columns:
+        if isinstance(first[col].dtype, pd.CategoricalDtype):
+            union = pd.api.types.union_categoricals([df[col].array for df in parts])
+            cats = list(union.categories)
+            aligned = [df.assign(**{col: df[col].cat.set_categories(cats)}) for df in aligned]
+    out = pd.concat(aligned, ignore_index=True)
+    out.attrs = dict(first.attrs)
+    return out
 
 
 def describe(kind: str | None = None) -> pd.DataFrame:
