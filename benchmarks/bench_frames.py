@@ -212,7 +212,7 @@ def check(tables: dict[str, pd.DataFrame]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--orders", type=int, default=100_000)
-    ap.add_argument("--sample", type=int, default=5_000, help="orders for the per-record baseline")
+    ap.add_argument("--sample", type=int, default=2_000, help="orders for the per-record baseline")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--sandbox", action="store_true", help="orders from kounta_nb.sandbox")
     ap.add_argument("--json", action="store_true", help="also print the results as JSON")
