@@ -4,7 +4,7 @@ Compares :func:`kounta_nb.frames.order_tables` with two baselines measured in th
 
 - ``normalize_each`` — what a newcomer writes first: ``pd.json_normalize`` per order (and per
   order for its lines and payments) and one ``pd.concat`` at the end. It is slow, so it runs on a
-  sample (``--sample``, default 5 000 orders) and is compared per order;
+  sample (``--sample``, default 2 000 orders) and is compared per order;
 - ``normalize_all`` — ``pd.json_normalize`` on the whole list (orders, then ``record_path``
   lines / payments / options with the order id as meta) plus ``pd.to_datetime`` on the
   timestamps: the quick vectorised-looking version (untyped ids and money, no derived columns).
