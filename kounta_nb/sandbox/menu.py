@@ -365,7 +365,6 @@ class Catalogue:
     products: dict[int, Product]
     option_sets: dict[str, OptionSet]
     by_venue: dict[str, dict[str, list[Product]]]  # venue kind → category → products sold there
-    price_lists: list[dict]
 
 
 def build_catalogue(
@@ -452,4 +451,4 @@ def build_catalogue(
             for p in plist:
                 seen.setdefault(p.id, p)
             cats[key] = list(seen.values())
-    return Catalogue(taxes, categories, products, option_sets, by_venue, [])
+    return Catalogue(taxes, categories, products, option_sets, by_venue)

@@ -94,14 +94,6 @@ def _seed(*parts: object) -> int:
     return int.from_bytes(digest, "big")
 
 
-def _money(c: int) -> float:
-    return c / 100
-
-
-def _pick(rng: random.Random, items: list, cum: list[float]) -> object:
-    return items[bisect.bisect_right(cum, rng.random() * cum[-1])]
-
-
 def _cum(weights: list[float]) -> list[float]:
     out, t = [], 0.0
     for w in weights:

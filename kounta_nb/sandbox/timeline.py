@@ -22,7 +22,6 @@ __all__ = [
     "day_number",
     "holiday_name",
     "holidays",
-    "iso_of_epoch",
     "local_date",
     "months_before",
     "parse_iso",
@@ -151,15 +150,6 @@ class DayTime:
         h, rest = divmod(wall, 3600)
         m, s = divmod(rest, 60)
         return f"{prefix}{h:02d}:{m:02d}:{s:02d}{self.offset_str}"
-
-    def wall_of_epoch(self, epoch: float) -> float:
-        """Wall seconds of a POSIX time (for times inside the activity window)."""
-        return epoch - self.wall_epoch
-
-
-def iso_of_epoch(epoch: float, tz: ZoneInfo) -> str:
-    """ISO-8601 local timestamp for POSIX seconds."""
-    return datetime.fromtimestamp(int(epoch), tz).isoformat(timespec="seconds")
 
 
 def local_date(epoch: float, tz: ZoneInfo) -> date:
