@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -208,8 +209,7 @@ def test_secret__missing_credentials_is_one_line(session):
     login.close()
 
 
-def test_oauth_login__real_kounta_link_uses_the_fields(session, monkeypatch):
-    monkeypatch.setenv("KOUNTA_REDIRECT_URI", "http://127.0.0.1:0/callback")
+def test_oauth_login__real_kounta_link_uses_the_fields(session):
     login = LoginWidget(session)
     _part(login, widgets.Text, "Client id").value = "my-addon"
     _part(login, widgets.Password, "Secret").value = "my-addon-secret"
@@ -217,7 +217,23 @@ def test_oauth_login__real_kounta_link_uses_the_fields(session, monkeypatch):
     assert login.stage == "waiting"
     assert login.authorize_url.startswith("https://my.kounta.com/authorize?")
     assert "client_id=my-addon" in login.authorize_url
+    assert login.redirect_uri == f"http://127.0.0.1:{login._listener.port}/kounta_nb/callback"
     assert login._secret is None and "my-addon-secret" not in synced_state(login)
+    login.close()
+
+
+def test_oauth_login__configured_loopback_uri_is_listened_on_exactly(session, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("KOUNTA_REDIRECT_URI", f"http://127.0.0.1:{port}/callback")
+    monkeypatch.setenv("KOUNTA_CLIENT_ID", "my-addon")
+    monkeypatch.setenv("KOUNTA_CLIENT_SECRET", "my-addon-secret")
+    login = LoginWidget(session)
+    _part(login, widgets.Button, "Log in with Kounta").click()
+    assert login.redirect_uri == f"http://127.0.0.1:{port}/callback"
+    assert login._listener.port == port and login._listener.path == "/callback"
+    assert "my-addon-secret" not in synced_state(login)
     login.close()
 
 

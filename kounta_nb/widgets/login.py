@@ -200,11 +200,8 @@ class LoginWidget(widgets.VBox):
         from ..client import Kounta
 
         client_id, secret = self._credentials()
-        configured = (
-            self._redirect_config
-            or os.environ.get(settings.ENV_REDIRECT_URI)
-            or settings.REDIRECT_URI
-        )
+        # Nothing configured: a random-port loopback URI (RFC 8252 §7.3), as for the sandbox.
+        configured = self._redirect_config or os.environ.get(settings.ENV_REDIRECT_URI, "")
         redirect = self._prepare_return(configured)
         self._client_options = self.session.client_options()
         flow = Kounta.oauth(client_id, secret, redirect, **self._flow_options())
