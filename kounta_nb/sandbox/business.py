@@ -566,8 +566,9 @@ class Company:
             extra = self._overlay_at.get((site_id, day))
             if not self._overlay:
                 return records
-            keyed = [(e, r["id"], r) for e, r in zip(d.epochs[:cut], records, strict=True)
-                     if r["id"] not in self._overlay]
+            keyed: list[tuple[float, int, dict]] = [
+                (e, r["id"], r) for e, r in zip(d.epochs[:cut], records, strict=True)
+                if r["id"] not in self._overlay]
             for oid in extra or ():
                 if self._overlay_epoch[oid] <= now:
                     keyed.append((self._overlay_epoch[oid], oid, self._overlay[oid]))
@@ -591,13 +592,13 @@ class Company:
         if not self._in_window(day):
             return None
         d = self._day(model, day)
-        rec = d.index().get(order_id)
-        if rec is None:
+        found = d.index().get(order_id)
+        if found is None:
             return None
         now = self.business.clock.timestamp()
         if DayTime.of(day, self.tz).epoch(wall) > now:
             return None
-        return _as_of(rec, now) if day >= local_date(now, self.tz) else rec
+        return _as_of(found, now) if day >= local_date(now, self.tz) else found
 
     def order_by_sale(self, sale_number: str) -> dict | None:
         """The order with this ``sale_number`` (``{prefix}{yymmdd}-{n}``), or None."""

@@ -424,10 +424,10 @@ def build_normal(sk: Skeleton) -> list[dict]:
     menu = site.catalogue_items if sk.day >= site.price_rise else site.catalogue_before
     month = sk.day.month - 1
     # per daypart: (until wall, [(items, item cum, item total)], category cum, category total)
-    baskets = []
-    for until, cats in p.baskets:
+    baskets: list[tuple[int, list[tuple[str, list[_Item], list[float], float]], list[float], float]] = []
+    for until, weights in p.baskets:
         present = [(c, w * CATEGORY_SEASON[c][month] if c in CATEGORY_SEASON else w)
-                   for c, w in cats if c in menu]
+                   for c, w in weights if c in menu]
         ccum = _cum([w for _, w in present])
         baskets.append((int(until * 3600), [(c, *menu[c], menu[c][1][-1]) for c, _ in present], ccum, ccum[-1]))
     lines_cum = _cum(list(p.lines))
@@ -591,7 +591,7 @@ def build_refunds(sk: Skeleton, today: list[dict], yesterday: list[dict]) -> lis
     iso = sk.dt.iso
     yymmdd = sk.day.strftime("%y%m%d")
     out: list[dict] = []
-    for n, (wall, k, staff_id, reg_idx, off, idx) in enumerate(sk.refunds, 1):
+    for n, (wall, k, staff_id, reg_idx, off, idx) in enumerate(sk.refunds or (), 1):
         orig = (yesterday if off else today)[idx]
         pl = payload(sk.dn, wall, site.slot, k)
         oid = _BASE | pl << 6
@@ -637,7 +637,7 @@ def build_refunds(sk: Skeleton, today: list[dict], yesterday: list[dict]) -> lis
 def assemble(sk: Skeleton, normal: list[dict], refunds: list[dict]) -> DayOrders:
     dt = sk.dt
     keyed = [(dt.wall_epoch + w, r["id"], r) for w, r in zip(sk.walls, normal, strict=True)]
-    keyed += [(dt.wall_epoch + ref[0], r["id"], r) for ref, r in zip(sk.refunds, refunds, strict=True)]
+    keyed += [(dt.wall_epoch + ref[0], r["id"], r) for ref, r in zip(sk.refunds or (), refunds, strict=True)]
     keyed.sort(key=lambda t: (t[0], t[1]))
     return DayOrders([t[2] for t in keyed], [t[0] for t in keyed], normal)
 
