@@ -1,5 +1,5 @@
-"""Human date expressions for ``--since`` / ``--until``: ISO dates and datetimes, ``30d``, ``12h``,
-``2w``, ``90m`` (minutes), ``today``, ``yesterday``, ``now``.
+"""Human date expressions for ``--since`` / ``--until``: ISO dates and datetimes, ``90min``,
+``12h``, ``30d``, ``2w``, ``6m`` (calendar months), ``1y``, ``today``, ``yesterday``, ``now``.
 
 Everything is resolved to a tz-aware ``datetime`` in the given zone (the company's, or the
 ``Kounta.timezone`` option), because the API's date-only filters are ambiguous about midnight
@@ -11,6 +11,7 @@ it themselves; this module only knows the keyword.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -21,11 +22,12 @@ __all__ = ["LAST", "parse_moment", "span_text"]
 #: The keyword for "since the end of the previous pull of this resource".
 LAST = "last"
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
-_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(min|mo|m|h|d|w|y)\s*$", re.IGNORECASE)
+_UNITS = {"min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_MONTHS = {"m": 1, "mo": 1, "y": 12}
 _HELP = (
     "use an ISO date (2026-05-01), a datetime (2026-05-01T14:00), a span back from now "
-    "(90m, 12h, 30d, 2w), today, yesterday or now"
+    "(90min, 12h, 30d, 2w, 6m, 1y), today, yesterday or now"
 )
 
 
@@ -53,8 +55,12 @@ def parse_moment(text: str, *, tz: tzinfo, now: datetime | None = None, end: boo
     match = _RELATIVE.match(raw)
     if match:
         amount = float(match.group(1))
-        unit = _UNITS[match.group(2).lower()]
-        return current - timedelta(**{unit: amount})
+        unit = match.group(2).lower()
+        if unit in _MONTHS:
+            if not amount.is_integer():
+                raise ConfigError(f"Months and years must be whole numbers, not {raw!r}: {_HELP}.")
+            return _months_back(current, int(amount) * _MONTHS[unit])
+        return current - timedelta(**{_UNITS[unit]: amount})
     return _parse_iso(raw, tz=tz, end=end)
 
 
@@ -69,6 +75,14 @@ def _parse_iso(raw: str, *, tz: tzinfo, end: bool) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=tz)
     return moment.astimezone(tz)
+
+
+def _months_back(moment: datetime, months: int) -> datetime:
+    """The same wall-clock time ``months`` calendar months earlier (the day clamped to the month)."""
+    index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
 
 
 def _local_midnight(day: date, tz: tzinfo) -> datetime:

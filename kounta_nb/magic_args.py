@@ -36,10 +36,10 @@ _ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     ),
     (
         ("--since",),
-        {"metavar": "WHEN", "help": "start: 2026-05-01, 2026-05-01T14:00, 30d, 12h, 2w, today, yesterday, last"},
+        {"metavar": "WHEN", "help": "start: 2026-05-01, 2026-05-01T14:00, 90min, 12h, 30d, 2w, 6m (months), 1y, today, yesterday, last"},
     ),
     (("--until",), {"metavar": "WHEN", "help": "end (exclusive), same forms as --since; default now"}),
-    (("--site",), {"metavar": "SITE", "help": "site id, code or name (default: the venue picked); with login/sandbox: the venue to start with"}),
+    (("--site",), {"metavar": "SITE", "help": "site id, code or name, or 'all' (default: the venue picked); with login/sandbox: the venue to start with"}),
     (("--status",), {"metavar": "STATUS", "help": "order status: complete (default for orders), pending, any…"}),
     (("--limit",), {"type": int, "metavar": "N", "help": "at most N rows"}),
     (("--dry-run",), {"action": "store_true", "help": "show the requests a pull would make and its time, fetch nothing"}),

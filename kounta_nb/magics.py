@@ -32,6 +32,8 @@ from .session import Session, load_choices, save_choice
 __all__ = ["KountaMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 #: Resources whose rows come from orders (the pull engine can fetch them in the background).
+#: ``--site all`` / ``%kounta venue all``: every site of the company.
+ALL_SITES = "all"
 ORDER_RESOURCES = frozenset({"orders", "lines", "payments", "options"})
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*=(?!=)\s*(\S.*)$")
 _COMMENT = re.compile(r"(^|\s)#.*$")
@@ -237,7 +239,8 @@ class KountaMagics(Magics, Configurable):
     def _cmd_venue(self, args: Any) -> Any:
         self.session.require()
         if args.args:
-            self.session.choose_site(" ".join(args.args))
+            wanted = " ".join(args.args)
+            self.session.choose_site(None if wanted.strip().lower() == ALL_SITES else wanted)
             print(f"Default site: {self.session.site_name()}.")
             return None
         from .widgets import VenuePicker
@@ -251,7 +254,10 @@ class KountaMagics(Magics, Configurable):
             raise ConfigError("Use `%kounta get PATH [--param key=value …]`, e.g. `%kounta get sites/123`.")
         params = {k: str(v) for k, v in parse_pairs(args.param, "query parameter").items()}
         max_pages = -(-args.limit // settings.PAGE_SIZE) if args.limit else None
-        return client.get(args.args[0], params=params or None, max_pages=max_pages)
+        # `/companies/me/taxes` and `/v1/…` as written in the API docs mean the API's own paths.
+        path = args.args[0].lstrip("/")
+        path = path[3:] if path.startswith("v1/") else path
+        return client.get(path, params=params or None, max_pages=max_pages)
 
     def _cmd_cache(self, args: Any) -> None:
         client = self.session.require()
@@ -270,7 +276,9 @@ class KountaMagics(Magics, Configurable):
         client = self.session.require()
         resource = args.command
         tz = self._tz(client)
-        site = client.resolve_site(args.site) if args.site else self.session.site_id
+        site = self.session.site_id
+        if args.site:
+            site = None if args.site.strip().lower() == ALL_SITES else client.resolve_site(args.site)
         status = args.status or ("complete" if resource in ORDER_RESOURCES else None)
         status = None if status == "any" else status
         if args.dry_run or args.background:

@@ -260,6 +260,20 @@ def test_interpolation__braces_and_dollar(connected):
     assert len(a) == len(b) > 0 and set(a["site_id"].astype(int)) == {TLB}
 
 
+def test_site_all__overrides_the_default_venue(connected):
+    run(connected, "%kounta venue TLB")
+    df = run(connected, "%kounta orders --since 7d --site all --limit 100")
+    assert len(df) == 100 and set(df["site_id"].astype(int)) != {TLB}
+    run(connected, "%kounta venue all")
+    assert magics_of(connected).session.site_id is None
+
+
+def test_get__paths_as_the_api_docs_write_them(connected):
+    taxes = run(connected, "%kounta get /companies/me/taxes")
+    assert taxes and all("rate" in tax for tax in taxes)
+    assert len(run(connected, "%kounta get /v1/companies/me/sites")) == 3
+
+
 def test_get__any_endpoint_with_params(connected):
     me = run(connected, "%kounta get companies/me")
     assert me["name"] == "Harbour Lane Hospitality"

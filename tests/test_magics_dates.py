@@ -22,7 +22,10 @@ NOW = datetime(2026, 5, 29, 14, 30, tzinfo=SYD)
         ("30d", False, NOW - timedelta(days=30)),
         ("12h", False, NOW - timedelta(hours=12)),
         ("2w", False, NOW - timedelta(weeks=2)),
-        ("90m", False, NOW - timedelta(minutes=90)),
+        ("90min", False, NOW - timedelta(minutes=90)),
+        ("6m", False, datetime(2025, 11, 29, 14, 30, tzinfo=SYD)),
+        ("3mo", False, datetime(2026, 2, 28, 14, 30, tzinfo=SYD)),
+        ("1y", False, datetime(2025, 5, 29, 14, 30, tzinfo=SYD)),
         ("1.5d", False, NOW - timedelta(days=1.5)),
         ("today", False, datetime(2026, 5, 29, tzinfo=SYD)),
         ("today", True, NOW),
@@ -48,7 +51,7 @@ def test_parse_moment__local_midnight_across_dst():
     assert before.utcoffset() == timedelta(hours=11) and after.utcoffset() == timedelta(hours=10)
 
 
-@pytest.mark.parametrize("text", ["7x", "2026-13-01", "", "last", "soon", "30 days ago"])
+@pytest.mark.parametrize("text", ["7x", "2026-13-01", "", "last", "soon", "30 days ago", "1.5m"])
 def test_parse_moment__bad_input_is_one_sentence(text):
     with pytest.raises(ConfigError) as info:
         parse_moment(text, tz=SYD, now=NOW)
