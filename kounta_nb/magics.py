@@ -25,7 +25,7 @@ from traitlets.config.configurable import Configurable
 
 from . import settings
 from .dates import LAST, parse_moment
-from .errors import ConfigError, KountaError, TokenExpiredError, TransportError
+from .errors import APIError, ConfigError, KountaError, TokenExpiredError, TransportError
 from .magic_args import kounta_arguments, parse_line, parse_pairs
 from .session import Session, load_choices, save_choice
 
@@ -257,7 +257,13 @@ class KountaMagics(Magics, Configurable):
         # `/companies/me/taxes` and `/v1/…` as written in the API docs mean the API's own paths.
         path = args.args[0].lstrip("/")
         path = path[3:] if path.startswith("v1/") else path
-        return client.get(path, params=params or None, max_pages=max_pages)
+        try:
+            return client.get(path, params=params or None, max_pages=max_pages)
+        except APIError as exc:
+            # A single record (sites/123, companies/me) is not a page of a list: read it as is.
+            if exc.status != 200 or exc.error != "unexpected_body":
+                raise
+            return client.get(path, params=params or None, paged=False)
 
     def _cmd_cache(self, args: Any) -> None:
         client = self.session.require()

@@ -277,6 +277,7 @@ def test_get__paths_as_the_api_docs_write_them(connected):
 def test_get__any_endpoint_with_params(connected):
     me = run(connected, "%kounta get companies/me")
     assert me["name"] == "Harbour Lane Hospitality"
+    assert run(connected, f"%kounta get sites/{TLB}")["code"] == "TLB"
     orders = run(connected, f"%kounta get sites/{TLB}/orders --param created_gte=2020-01-01 --limit 25")
     assert len(orders) == 25 and all(o["site_id"] == TLB for o in orders)
 
