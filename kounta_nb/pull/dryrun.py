@@ -89,8 +89,6 @@ def dry_run(
         raise ConfigError("The period is empty: 'until' must come after 'since'.")
     site_id = api.resolve_site(site)
     path = api.list_path(site_id, status.lower() if status else None)
-    now = datetime.now(tz)
-    stop = end or now
     requests = 0
 
     def page(lo: datetime, hi: datetime | None, url: str | None = None) -> tuple[list[dict[str, Any]], str | None, Any]:
@@ -105,6 +103,10 @@ def dry_run(
 
     records, nxt, response = page(start, end)
     per_minute = api.per_minute
+    # extrapolate over the span that holds orders: up to the newest one (the API's clock decides)
+    stop = end or datetime.now(tz)
+    if records:
+        stop = min(stop, datetime.fromtimestamp(max(created_ts(r) for r in records) + 1.0, tz))
 
     def result(orders: int, method: str, exact: bool) -> Estimate:
         pages = max(1, math.ceil(orders / settings.PAGE_SIZE))

@@ -128,12 +128,14 @@ def pull_key(site: int | None, status: str | None, since: datetime, until: datet
     return f"site={site if site is not None else '*'}|status={status or '*'}|since={since.timestamp():.0f}|until={'open' if until is None else f'{until.timestamp():.0f}'}"
 
 
-def plan_slices(since_ts: float, until_ts: float | None, now_ts: float, count: int) -> list[tuple[float, float | None]]:
-    """Cut ``[since, until)`` into ``count`` equal time slices (at least an hour each), newest first.
+def plan_slices(since_ts: float, until_ts: float | None, end_ts: float, count: int) -> list[tuple[float, float | None]]:
+    """Cut ``[since, end)`` into ``count`` equal time slices (at least an hour each), newest first.
 
-    The newest slice stays open (``hi=None``) for an open-ended pull, so a re-run sees new orders.
+    ``end`` is where orders stop (the newest one); the newest slice reaches on to ``until`` and
+    stays open (``hi=None``) for an open-ended pull, so a re-run sees new orders.
     """
-    end = until_ts if until_ts is not None else max(now_ts, since_ts + 1.0)
+    end = min(end_ts, until_ts) if until_ts is not None else end_ts
+    end = max(end, since_ts + 1.0)
     span = max(end - since_ts, 1.0)
     count = max(1, min(count, int(span // 3600) or 1))
     edges = [since_ts + span * i / count for i in range(count + 1)]
@@ -506,8 +508,16 @@ class PullJob:
                 self._cv.notify_all()
 
     def _prepare(self) -> None:
-        now_ts = time.time()
-        plan = plan_slices(self.since.timestamp(), self.until.timestamp() if self.until else None, now_ts, self._slice_count)
+        until_ts = self.until.timestamp() if self.until else None
+        plan: list[tuple[float, float | None]] = []
+        if self.store.pull(self.key) is None:
+            # Slice the span that actually holds orders: the newest order of the period bounds it
+            # (the API's clock, not ours, decides what "now" is).
+            end_ts = self._newest_order_ts()
+            if end_ts is None:
+                plan = [(self.since.timestamp(), until_ts)]
+            else:
+                plan = plan_slices(self.since.timestamp(), until_ts, end_ts + 1.0, self._slice_count)
         self.store.begin_pull(
             self.key,
             site=self.site,
@@ -526,6 +536,16 @@ class PullJob:
                     self._ready.append(sl)
             for oid, ts, updated, site, total in members:
                 self._add_member_locked(oid, ts, updated, site, total, versions.get(oid))
+
+    def _newest_order_ts(self) -> float | None:
+        params = {"created_gte": iso(self.since)}
+        if self.until is not None:
+            params["created_lt"] = iso(self.until)
+        records, _, response = self._api.list_page(self._api.list_path(self.site, self.status), params)
+        with self._cv:
+            self._note_request(response)
+            self._counts.list_pages += 1
+        return max((created_ts(r) for r in records), default=None)
 
     def _add_member_locked(self, oid: int, ts: float, updated: str | None, site: int | None,
                            total: float | None, version: tuple[str | None, bool] | None) -> None:

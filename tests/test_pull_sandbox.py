@@ -1,0 +1,225 @@
+"""The pull engine against the sandbox over real sockets: resume, never twice, incremental, errors.
+
+Every request the engine makes goes through ``client.transport.request``; a recorder wrapped around
+it counts detail requests per order id across clients (a new client = a kernel restart).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from support_sandbox import fresh_sandbox, sandbox, sandbox_factory  # noqa: F401
+
+from kounta_nb import Kounta
+from kounta_nb.errors import ConfigError, PullError
+from kounta_nb.pull import PullStore, dry_run, pull_orders
+
+SINCE, UNTIL = "2026-05-26", "2026-05-27"  # two local days (a date-only until includes its day)
+FAST = 60_000  # client-side requests/minute when the sandbox does not limit
+
+
+class Recorder:
+    """Counts what went through ``transport.request`` for every attached client."""
+
+    DETAIL = re.compile(r"/orders/(\d+)$")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: list[tuple[str, int, bool]] = []
+
+    def attach(self, client: Kounta) -> Kounta:
+        original = client.transport.request
+
+        def request(method: str, url: str, **kw: Any) -> Any:
+            response = original(method, url, **kw)
+            with self.lock:
+                self.calls.append((urlsplit(response.url).path, response.status_code, bool(response.revalidated)))
+            return response
+
+        client.transport.request = request  # type: ignore[method-assign]
+        return client
+
+    def details(self) -> Counter[int]:
+        with self.lock:
+            return Counter(int(m.group(1)) for p, _, _ in self.calls if (m := self.DETAIL.search(p)))
+
+    def lists(self) -> list[tuple[str, int, bool]]:
+        with self.lock:
+            return [c for c in self.calls if c[0].endswith("/orders/complete")]
+
+
+def _client(handle: Any, tmp_path: Path, rec: Recorder, rate: float = FAST) -> Kounta:
+    client = Kounta.sandbox(handle=handle, rate_limit=rate, cache=tmp_path / "http.sqlite")
+    return rec.attach(client)
+
+
+def _site(client: Kounta) -> int:
+    return int(client.sites()[0]["id"])
+
+
+def _truth(client: Kounta, site: int, since: str = SINCE, until: str = UNTIL) -> set[int]:
+    return {int(o["id_str"]) for o in client.orders(site=site, status="complete", since=since, until=until)}
+
+
+def test_pull__every_order_once_with_details_and_frames(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+    rec = Recorder()
+    client = _client(sandbox, tmp_path, rec)
+    site = _site(client)
+    job = pull_orders(client, SINCE, UNTIL, site=site, store=tmp_path / "pull.sqlite", progress=False, workers=6)
+    job.wait(60)
+    truth = _truth(client, site)
+    assert job.state == "finished" and job.done
+    details = rec.details()
+    assert set(details) == truth and max(details.values()) == 1
+    tables = job.frames()
+    assert set(tables) == {"orders", "lines", "payments", "options", "listed"}
+    assert tables["orders"]["id"].is_unique and set(tables["orders"]["id"].astype(int)) == truth
+    assert len(tables["listed"]) == len(truth)
+    p = job.progress
+    assert p.details_done == p.details_total == len(truth) and p.listing_done and p.requests_to_go == 0
+    # complete: estimates are the exact totals, with zero-width intervals
+    by_product = job.estimate(by="product", metric="quantity")
+    exact = tables["lines"].groupby("product_name")["quantity"].sum()
+    assert by_product["exact"].all() and (by_product["lo"] == by_product["hi"]).all()
+    assert by_product["estimate"].sort_index().to_dict() == pytest.approx(exact[exact != 0].sort_index().to_dict())
+    by_day = job.estimate(by="day")
+    assert list(by_day.index) == ["2026-05-26", "2026-05-27"]
+    assert "finished" in repr(job) and "<table" in job._repr_html_()
+
+
+def test_pull__cancel_is_prompt_and_resume_in_a_new_client_fetches_nothing_twice(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+    rec = Recorder()
+    store = tmp_path / "pull.sqlite"
+    client = _client(sandbox, tmp_path, rec, rate=900)  # 15/s: slow enough to stop half way
+    site = _site(client)
+    job = pull_orders(client, SINCE, UNTIL, site=site, store=store, progress=False, workers=4)
+    deadline = time.monotonic() + 20
+    while job.progress.details_done < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    job.cancel()
+    took = time.monotonic() - started
+    assert job.state == "cancelled" and job.done
+    assert took < 1.5, took  # < 1 s plus one in-flight request
+    before = sum(rec.details().values())
+    time.sleep(0.3)
+    assert sum(rec.details().values()) == before  # nothing moves after cancel() returned
+    assert 30 <= job.progress.details_done < job.progress.details_total
+    job.wait()  # a cancelled job is not an error
+
+    # "kernel restart": a new client, a new job with the same parameters, the same store
+    client2 = _client(sandbox, tmp_path, rec)
+    job2 = pull_orders(client2, SINCE, UNTIL, site=site, store=store, progress=False, workers=6)
+    job2.wait(60)
+    truth = _truth(client2, site)
+    details = rec.details()
+    assert set(details) == truth
+    assert max(details.values()) == 1, [k for k, v in details.items() if v > 1]
+    assert job2.progress.details_reused == before
+    assert {int(o["id_str"]) for o in job2.orders} == truth
+
+
+def test_pull__rerun_makes_zero_detail_requests_and_revalidates_lists(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+    rec = Recorder()
+    store = tmp_path / "pull.sqlite"
+    client = _client(sandbox, tmp_path, rec)
+    site = _site(client)
+    first = pull_orders(client, SINCE, UNTIL, site=site, store=store, progress=False).wait(60)
+    fetched = sum(rec.details().values())
+    lists_before = len(rec.lists())
+
+    rec2 = Recorder()
+    client2 = _client(sandbox, tmp_path, rec2)
+    again = pull_orders(client2, SINCE, UNTIL, site=site, store=store, progress=False).wait(60)
+    assert sum(rec2.details().values()) == 0
+    lists = rec2.lists()
+    assert lists and all(revalidated for _, _, revalidated in lists)  # 304s through the ETag cache
+    assert len(lists) <= lists_before
+    assert again.progress.details_reused == fetched == first.progress.details_done
+    assert len(again.orders) == len(first.orders)
+
+
+def test_pull__incremental_fetches_only_new_orders(sandbox_factory: Any, tmp_path: Path) -> None:  # noqa: F811
+    handle = sandbox_factory()
+    rec = Recorder()
+    store = tmp_path / "pull.sqlite"
+    client = _client(handle, tmp_path, rec)
+    site = _site(client)
+    first = pull_orders(client, "2026-05-28", site=site, store=store, progress=False).wait(60)
+    old = {int(o["id_str"]) for o in first.orders}
+    assert old
+    with pytest.raises(ConfigError, match="last"):
+        pull_orders(client, "last", site=None, store=store, progress=False)  # no earlier all-sites pull
+
+    handle.advance(86400)  # one trading day later
+    rec2 = Recorder()
+    client2 = _client(handle, tmp_path, rec2)
+    job = pull_orders(client2, "last", site=site, store=store, progress=False).wait(60)
+    new = {int(o["id_str"]) for o in job.orders} - old
+    assert new, "the sandbox day should bring new orders"
+    details = rec2.details()
+    assert set(details) == new and max(details.values()) == 1
+    assert job.progress.details_reused > 0  # the overlap window was listed but not fetched again
+    everything = _truth(client2, site, "2026-05-28", "2026-06-01")
+    assert old | new == everything
+
+
+def test_pull__revoked_token_fails_with_reconnect_and_resumes(sandbox_factory: Any, tmp_path: Path) -> None:  # noqa: F811
+    handle = sandbox_factory()
+    rec = Recorder()
+    store = tmp_path / "pull.sqlite"
+    client = _client(handle, tmp_path, rec, rate=900)
+    site = _site(client)
+    job = pull_orders(client, SINCE, UNTIL, site=site, store=store, progress=False, workers=4)
+    deadline = time.monotonic() + 20
+    while job.progress.details_done < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    handle.revoke()
+    handle.expire_tokens()
+    with pytest.raises(PullError, match="reconnect") as info:
+        job.wait(30)
+    assert "\n" not in str(info.value) and "resume" in str(info.value)
+    assert job.state == "failed" and job.progress.error
+    done = job.progress.details_done
+
+    client2 = _client(handle, tmp_path, rec)  # log in again
+    job2 = pull_orders(client2, SINCE, UNTIL, site=site, store=store, progress=False).wait(60)
+    truth = _truth(client2, site)
+    details = rec.details()
+    assert set(details) == truth and max(details.values()) == 1
+    assert job2.progress.details_reused >= done
+
+
+def test_pull__dry_run_is_close_to_the_real_count(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+    client = Kounta.sandbox(handle=sandbox, rate_limit=FAST, cache=False)
+    site = _site(client)
+    plan = dry_run(client, "2026-05-15", "2026-05-29", site=site)
+    real = len(_truth(client, site, "2026-05-15", "2026-05-29"))
+    assert real / 2 <= plan.orders <= real * 2, (plan.orders, real)
+    assert plan.requests == plan.list_requests + plan.detail_requests
+    assert plan.probe_requests <= 1 + 3 * 4
+    assert "orders" in str(plan) and "requests/minute" in str(plan)
+    small = dry_run(client, "2026-05-28T10:00", "2026-05-28T10:30", site=site)
+    assert small.exact and small.orders == len(_truth(client, site, "2026-05-28T10:00", "2026-05-28T10:30"))
+
+
+def test_pull__bad_arguments_are_one_sentence_errors(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+    client = Kounta.sandbox(handle=sandbox, rate_limit=FAST, cache=False)
+    store = PullStore(tmp_path / "pull.sqlite")
+    with pytest.raises(ConfigError, match="after"):
+        pull_orders(client, UNTIL, SINCE, store=store, progress=False)
+    with pytest.raises(ConfigError, match="date"):
+        pull_orders(client, "the day before", store=store, progress=False)
+    with pytest.raises(ConfigError, match="workers"):
+        pull_orders(client, SINCE, store=store, progress=False, workers=0)
+    job = pull_orders(client, "2026-05-28T10:00", "2026-05-28T11:00", site=_site(client), store=store,
+                      progress=False).wait(30)
+    with pytest.raises(ConfigError, match="one of"):
+        job.estimate(by="colour")  # type: ignore[arg-type]
