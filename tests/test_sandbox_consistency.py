@@ -137,6 +137,8 @@ def _check_order(w: Walk, company, site_id: int, o: dict, on_duty: dict[int, lis
         c = company.customers.get(o["customer_id"])
         if c is None or o["customer"]["id"] != c["id"] or o["customer"]["email"] != c["primary_email_address"]:
             w.bad("customers", f"{oid}: customer {o['customer_id']} does not match")
+        elif epoch(c["created_at"]) > t:
+            w.bad("customers", f"{oid}: customer {c['id']} signed up after the order")
     # refunds
     if o["is_refund"]:
         w.refunds += 1
@@ -280,12 +282,15 @@ def test_consistency__generation_is_fast_and_small(world: tuple[Business, Walk])
 
 
 def test_consistency__every_kind_of_record_occurs(world: tuple[Business, Walk]) -> None:
-    _, w = world
+    business, w = world
     assert w.refunds > 100
     assert w.split > 500
     assert w.tipped > 1000
     assert 0 < w.deleted < w.orders * 0.01
     assert w.with_customer > w.orders * 0.1
+    group = business.companies[51642]
+    joined = [c for c in group.customers.values() if c["created_at"] >= group.first_day.isoformat()]
+    assert len(joined) > 0.15 * len(group.customers)  # the loyalty program grows during the window
     assert w.with_options > w.orders * 0.2
     assert w.wine_lines > 1000
     assert {"COMPLETE", "ON_HOLD", "PENDING", "REJECTED"} <= set(w.statuses)

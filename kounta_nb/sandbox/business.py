@@ -292,13 +292,22 @@ class Company:
         self.customers: dict[int, dict] = {}
         customer_refs: list[dict] = []
         homes: list[int] = []
+        joined: list[int] = []
         window_start = self.first_day
         for i in range(spec.customers):
             cid = spec.customer_id0 + i
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             email = f"{first}.{last}{rng.randrange(10, 99)}@example.com".lower().replace("'", "")
-            since = window_start - timedelta(days=rng.randint(1, 3 * 365))
-            c_created = self._iso(since, rng.randint(7 * 3600, 20 * 3600))
+            # a quarter of the customers joined during the window (the loyalty program grows);
+            # they sign up before their first visit, so orders only link to them from then on
+            if rng.random() < 0.25:
+                span_days = max(0, (self.last_day() - window_start).days - 7)
+                since = window_start + timedelta(days=rng.randint(0, span_days))
+                c_created = self._iso(since, rng.randint(4 * 3600, 6 * 3600))
+            else:
+                since = window_start - timedelta(days=rng.randint(1, 3 * 365))
+                c_created = self._iso(since, rng.randint(7 * 3600, 20 * 3600))
+            joined.append(since.toordinal())
             image = f"https://images.example.com/customers/{cid}.jpg" if rng.random() < 0.15 else None
             mobile = f"04{rng.randrange(10**8):08d}"
             self.customers[cid] = {
@@ -372,7 +381,8 @@ class Company:
                 profile=PROFILES[s.kind], seed=seed, registers=regs, pool=self._pools[s.id],
                 floater=floater if s.kind in ("cafe", "restaurant") else None,
                 floater_parity=0 if s.kind == "cafe" else 1, staff_refs=staff_refs,
-                customers=customer_refs, customer_cum=gen._cum(weights), methods=method_refs,
+                customers=customer_refs, customer_cum=gen._cum(weights), customer_since=joined,
+                methods=method_refs,
                 first_open=s.opened, site_ref=site_ref,
             )
             model.catalogue_items = SiteModel.menu_for(s.id, cat.categories, by_category, cat.option_sets)

@@ -157,6 +157,7 @@ class SiteModel:
     staff_refs: dict[int, dict]  # id → {id, first_name, last_name, email}
     customers: list[dict]  # order customer refs
     customer_cum: list[float]
+    customer_since: list[int]  # day ordinal each customer signed up
     methods: dict[str, dict]  # cash, card, amex, gift → {id, name}
     first_open: date  # before this the site did not trade
     catalogue_items: dict[str, tuple[list[_Item], list[float]]] = field(default_factory=dict)
@@ -300,6 +301,7 @@ def build_skeleton(site: SiteModel, day: date) -> Skeleton:
     reg_cum = _cum([0.65] + [0.35 / (n_regs - 1)] * (n_regs - 1)) if n_regs > 1 else [1.0]
     points, on_duty = availability(sk.roster)
     cust_cum = site.customer_cum
+    since, ordinal = site.customer_since, day.toordinal()
     cust_total = cust_cum[-1] if cust_cum else 0.0
     customer_p, online_p = p.customer_p, p.online_p
     bisect_right = bisect.bisect_right
@@ -314,10 +316,12 @@ def build_skeleton(site: SiteModel, day: date) -> Skeleton:
         sk.ks.append(k)
         sk.staff.append(avail[int(rand() * len(avail))])
         sk.regs.append(bisect_right(reg_cum, rand() * reg_cum[-1]))
+        ci = -1
         if cust_total and rand() < customer_p:
-            sk.custs.append(bisect_right(cust_cum, rand() * cust_total))
-        else:
-            sk.custs.append(-1)
+            ci = bisect_right(cust_cum, rand() * cust_total)
+            if since[ci] > ordinal:
+                ci = -1  # not a member yet: an anonymous sale
+        sk.custs.append(ci)
         online = rand() < online_p
         r = rand()
         deleted = False
