@@ -185,6 +185,18 @@ def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
             expect(table).to_contain_text("TLB")
             assert "Traceback" not in page.locator(".jp-Notebook").inner_text()
 
+            # 6. Saved to disk, the notebook holds no secret and no token.
+            page.keyboard.press("Escape")
+            page.keyboard.press("Control+s")
+            saved = lab.root / "first.ipynb"
+            deadline = time.monotonic() + 20
+            while "--since 7d" not in saved.read_text(encoding="utf-8"):
+                assert time.monotonic() < deadline, "the notebook was not saved"
+                time.sleep(0.2)
+            text = saved.read_text(encoding="utf-8")
+            for secret in ("sandbox-secret", "access_token", "refresh_token", "Bearer"):
+                assert secret not in text, secret
+
             artifacts = REPO / "artifacts"
             artifacts.mkdir(exist_ok=True)
             shot = artifacts / "browser-first-session.png"
