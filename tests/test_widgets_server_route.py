@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import pytest
 import requests
 from support_magics import live_sandbox  # noqa: F401
-from test_widgets import _part, consent
+from support_widgets import _part, consent
 
 from kounta_nb.session import Session
 from kounta_nb.widgets import LoginWidget
