@@ -308,15 +308,17 @@ def test_overlay__new_orders_appear_by_day_and_id(fresh: Business) -> None:
 def test_overlay__replacing_a_generated_order(fresh: Business) -> None:
     company = fresh.companies[GROUP]
     day = date(2026, 5, 25)
-    original = company.orders_on(CAFE, day)[3]
+    original = next(o for o in company.orders_on(CAFE, day) if o["staff_id"] != 91004)
     changed = {**original, "notes": "changed through the API"}
     company.put_order(changed)
     orders = company.orders_on(CAFE, day)
     assert company.order(original["id"]) is changed
     assert [o["id"] for o in orders].count(original["id"]) == 1 and changed in orders
+    assert original["id"] in company.order_ids_by(staff_id=original["staff_id"])
     moved = {**changed, "staff_id": 91004}
     company.put_order(moved)
-    assert original["id"] not in company.order_ids_by(staff_id=original["staff_id"]) or original["staff_id"] == 91004
+    assert original["id"] not in company.order_ids_by(staff_id=original["staff_id"])
+    assert original["id"] in company.order_ids_by(staff_id=91004)
 
 
 def test_overlay__bad_records_and_kinds(fresh: Business) -> None:
