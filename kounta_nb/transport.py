@@ -607,7 +607,9 @@ class Transport:
                     )
                 delay = rate_limit_delay(raw.headers)
                 if delay is None:
-                    delay = backoff_delay(limited, base=max(self.backoff_base, 1.0),
+                    # No reset time given: back off from a full second's worth (scaled with
+                    # backoff_base), since the window is a minute long.
+                    delay = backoff_delay(limited, base=self.backoff_base * 2,
                                           cap=self.backoff_max, rng=self._rng)
                 limited += 1
                 self.stats.add(retries=1)

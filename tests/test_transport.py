@@ -1,0 +1,457 @@
+"""Transport: cache + ETag revalidation, company isolation, retries, rate limits, redirects, errors."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from support_client import BASIC, FakeKounta
+
+from kounta_nb.auth import BasicCredentials, OAuthCredentials, Token
+from kounta_nb.errors import (
+    APIError,
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    RateLimitError,
+    TokenExpiredError,
+    TransportError,
+)
+from kounta_nb.transport import (
+    RateLimiter,
+    RequestStats,
+    Transport,
+    backoff_delay,
+    cacheable,
+    error_for,
+    is_limit_exceeded,
+    rate_limit_delay,
+)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeKounta]:
+    server = FakeKounta().start()
+    yield server
+    server.stop()
+
+
+def basic_transport(fake: FakeKounta, tmp_path, **kw) -> Transport:
+    creds = BasicCredentials(*BASIC, company_id=101)
+    kw.setdefault("rate_limit", 60_000)
+    kw.setdefault("backoff_base", 0.01)
+    kw.setdefault("cache_path", tmp_path / "cache.sqlite")
+    return Transport(fake.api_base, creds, **kw)
+
+
+def oauth_transport(fake: FakeKounta, tmp_path, company: int = 101, ttl: float | None = None, **kw) -> Transport:
+    access, refresh = fake.issue(company, ttl)
+    token = Token(access, refresh, time.time() + (ttl if ttl is not None else 3600), company_id=company)
+    creds = OAuthCredentials(token, client_id=BASIC[0], client_secret=BASIC[1], token_url=fake.api_base + "token")
+    kw.setdefault("rate_limit", 60_000)
+    kw.setdefault("backoff_base", 0.01)
+    kw.setdefault("cache_path", tmp_path / "cache.sqlite")
+    return Transport(fake.api_base, creds, **kw)
+
+
+# ------------------------------------------------------------------ pure policy
+
+
+def test_rate_limit_delay__reset_epoch_and_retry_after_forms():
+    now = 1_000_000.0
+    assert rate_limit_delay({"X-Ratelimit-Reset": str(now + 7)}, now) == pytest.approx(7)
+    assert rate_limit_delay({"Retry-After": "3"}, now) == 3
+    assert rate_limit_delay({"Retry-After": "Thu, 01 Jan 1970 00:00:10 GMT"}, 5.0) == pytest.approx(5)
+    assert rate_limit_delay({"Retry-After": "0"}, now) is None
+    assert rate_limit_delay({}, now) is None
+    assert rate_limit_delay({"X-Ratelimit-Reset": str(now - 5)}, now) is None
+    assert rate_limit_delay({"Retry-After": "nonsense"}, now) is None
+    assert rate_limit_delay({"Retry-After": "99999"}, now) == 120.0
+
+
+def test_is_limit_exceeded__429_and_legacy_200_body():
+    assert is_limit_exceeded(429, b"")
+    assert is_limit_exceeded(200, b"Limit exceeded")
+    assert not is_limit_exceeded(200, b'[{"id": 1}]')
+
+
+def test_backoff_delay__grows_with_jitter_and_caps():
+    import random
+
+    rng = random.Random(1)
+    assert 0.25 <= backoff_delay(0, base=0.5, rng=rng) <= 0.5
+    assert 2.0 <= backoff_delay(3, base=0.5, rng=rng) <= 4.0
+    assert backoff_delay(30, base=0.5, cap=10, rng=rng) <= 10
+
+
+def test_error_for__maps_statuses_to_the_tree():
+    assert isinstance(error_for(404, b'{"error":"not_found"}'), NotFoundError)
+    assert isinstance(error_for(401, b'{"error":"invalid_client"}'), AuthError)
+    assert isinstance(error_for(429, b"Limit exceeded"), RateLimitError)
+    err = error_for(400, b'{"error":"invalid_request","error_description":"first_name is required"}',
+                    method="POST", path="/v1/companies/1/customers")
+    assert isinstance(err, APIError) and err.status == 400 and err.error == "invalid_request"
+    assert str(err) == "Kounta answered 400 for POST /v1/companies/1/customers: first_name is required."
+    html = error_for(502, b"<html><body>Bad gateway</body></html>", "text/html")
+    assert "HTML page" in str(html)
+
+
+def test_request_stats__snapshot_and_subtraction():
+    stats = RequestStats()
+    stats.add(requests=2, downloaded=1)
+    before = stats.snapshot()
+    stats.add(requests=3, revalidated=3, waited_s=0.5)
+    delta = stats.snapshot() - before
+    assert (delta.requests, delta.downloaded, delta.revalidated, delta.waited_s) == (3, 0, 3, 0.5)
+    assert before.requests == 2
+
+
+# ------------------------------------------------------------------ rate limiter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_limiter__spaces_a_steady_stream_at_the_configured_rate():
+    clock = FakeClock()
+    limiter = RateLimiter(60, headroom=1.0, clock=clock, sleep=clock.sleep)
+    for _ in range(61):
+        limiter.acquire()
+    assert clock.now - 100.0 == pytest.approx(60.0)
+
+
+def test_limiter__burst_then_spacing():
+    clock = FakeClock()
+    limiter = RateLimiter(60, burst=5, headroom=1.0, clock=clock, sleep=clock.sleep)
+    waits = [limiter.acquire() for _ in range(7)]
+    assert waits[:5] == [0, 0, 0, 0, 0]
+    assert waits[5] == pytest.approx(1.0)
+
+
+def test_limiter__block_for_holds_everyone_and_is_visible():
+    clock = FakeClock()
+    limiter = RateLimiter(600, clock=clock, sleep=clock.sleep)
+    limiter.block_for(5)
+    assert limiter.current_wait() == pytest.approx(5)
+    assert limiter.waiting_until is not None and limiter.waiting_until > time.time() + 4
+    assert limiter.acquire() == pytest.approx(5)
+    assert limiter.waiting_until is None
+
+
+def test_limiter__rejects_bad_settings():
+    with pytest.raises(ConfigError):
+        RateLimiter(0)
+    with pytest.raises(ConfigError):
+        RateLimiter(60, burst=0)
+
+
+def test_limiter__concurrent_callers_never_exceed_the_rate_but_reach_95_percent():
+    limiter = RateLimiter(1200)  # 20/s
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(8):
+            limiter.acquire()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    stamps.sort()
+    # 48 requests at 20/s: the first is free, so the rest need >= 47/20 s.
+    assert elapsed >= 47 / 20 * 0.99
+    achieved = (len(stamps) - 1) / (stamps[-1] - stamps[0]) * 60
+    assert 0.95 * 1200 <= achieved <= 1200
+    # No 3-second window holds more than the limit allows (plus the first slot).
+    for i, t0 in enumerate(stamps):
+        assert sum(1 for t in stamps[i:] if t - t0 < 3.0) <= 61
+
+
+# ------------------------------------------------------------------ caching
+
+
+def test_cache__second_get_revalidates_with_if_none_match_and_gets_304(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    first = t.request("GET", "companies/101/sites")
+    second = t.request("GET", "companies/101/sites")
+    assert (first.from_cache, first.revalidated) == (False, False)
+    assert (second.from_cache, second.revalidated) == (True, True)
+    assert second.json() == first.json()
+    sent = [e for e in fake.log if e["path"].endswith("/sites")]
+    assert sent[0]["if_none_match"] is None and sent[1]["if_none_match"]
+    assert (t.stats.downloaded, t.stats.revalidated) == (1, 1)
+
+
+def test_cache__survives_a_new_transport_on_the_same_file(fake, tmp_path):
+    basic_transport(fake, tmp_path).request("GET", "companies/101/sites")
+    again = basic_transport(fake, tmp_path).request("GET", "companies/101/sites")
+    assert again.revalidated
+
+
+def test_cache__companies_never_share_entries(fake, tmp_path):
+    a = oauth_transport(fake, tmp_path, 101)
+    b = oauth_transport(fake, tmp_path, 202)
+    # The very same URL in the very same cache file, for two companies.
+    assert a.request("GET", "companies/me").json()["id"] == 101
+    me_b = b.request("GET", "companies/me")
+    assert me_b.json()["id"] == 202 and not me_b.from_cache
+    assert a.request("GET", "companies/me").revalidated
+    assert b.request("GET", "companies/me").json()["id"] == 202
+
+
+def test_cache__token_refresh_keeps_entries(fake, tmp_path):
+    t = oauth_transport(fake, tmp_path)
+    t.request("GET", "companies/101/sites")
+    fake.expire_all()
+    again = t.request("GET", "companies/101/sites")
+    assert again.revalidated  # new token, same cache entry
+
+
+def test_cache__no_secret_in_the_cache_file(fake, tmp_path):
+    t = oauth_transport(fake, tmp_path)
+    t.request("GET", "companies/101/sites")
+    fake.expire_all()
+    t.request("GET", "companies/101/orders")
+    t.close()
+    raw = (tmp_path / "cache.sqlite").read_bytes()
+    for extra in tmp_path.glob("cache.sqlite-*"):
+        raw += extra.read_bytes()
+    assert b"SECRET" not in raw
+    assert b"Bearer" not in raw
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        assert db.execute("select count(*) from responses").fetchone()[0] >= 2
+
+
+def test_cache__settled_order_served_without_a_request(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    oid = fake.orders[101][1]["id"]  # COMPLETE, created in May
+    t.request("GET", f"companies/101/orders/{oid}")
+    count = len(fake.log)
+    again = t.request("GET", f"companies/101/orders/{oid}")
+    assert again.from_cache and not again.revalidated
+    assert len(fake.log) == count
+    assert t.stats.from_cache == 1
+
+
+def test_cache__pending_order_always_revalidates(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    oid = fake.orders[101][0]["id"]  # PENDING
+    t.request("GET", f"companies/101/orders/{oid}")
+    again = t.request("GET", f"companies/101/orders/{oid}")
+    assert again.revalidated
+
+
+def test_cache__changed_record_is_downloaded_again(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    oid = fake.orders[101][0]["id"]
+    t.request("GET", f"companies/101/orders/{oid}")
+    fake.orders[101][0]["notes"] = "changed"
+    again = t.request("GET", f"companies/101/orders/{oid}")
+    assert not again.from_cache and again.json()["notes"] == "changed"
+
+
+def test_cache__disabled_with_false(fake, tmp_path):
+    t = basic_transport(fake, tmp_path, cache_path=False)
+    t.request("GET", "companies/101/sites")
+    again = t.request("GET", "companies/101/sites")
+    assert not again.from_cache
+    assert not (tmp_path / "cache.sqlite").exists()
+
+
+def test_cacheable__only_complete_json_with_etag():
+    import requests
+
+    def response(status: int, body: bytes, etag: str | None) -> requests.Response:
+        r = requests.Response()
+        r.status_code = status
+        r._content = body
+        if etag:
+            r.headers["ETag"] = etag
+        return r
+
+    assert cacheable(response(200, b"[1]", '"x"'))
+    assert not cacheable(response(200, b"[1", '"x"'))
+    assert not cacheable(response(200, b"Limit exceeded", '"x"'))
+    assert not cacheable(response(200, b"[1]", None))
+    assert cacheable(response(429, b"Limit exceeded", None))
+
+
+# ------------------------------------------------------------------ retries and faults
+
+
+@pytest.mark.parametrize("fault", ["500", "drop", "truncate", "short-json", "429", "429-retry-after", "limit200"])
+def test_faults__idempotent_get_recovers_with_identical_body(fake, tmp_path, fault):
+    t = basic_transport(fake, tmp_path, cache_path=False)
+    clean = t.request("GET", "companies/101/orders").json()
+    fake.faults.extend([fault, fault])
+    again = t.request("GET", "companies/101/orders").json()
+    assert again == clean
+    assert t.stats.retries >= 2
+    if fault.startswith("429") or fault == "limit200":
+        assert t.stats.rate_limited == 2
+
+
+def test_faults__bad_body_is_not_cached(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    fake.faults.append("short-json")
+    t.request("GET", "companies/101/sites")
+    again = t.request("GET", "companies/101/sites")
+    assert again.revalidated and isinstance(again.json(), list)
+
+
+def test_faults__gives_up_with_a_clear_transport_error(fake, tmp_path):
+    t = basic_transport(fake, tmp_path, cache_path=False, max_retries=2)
+    fake.faults.extend(["drop"] * 3)
+    with pytest.raises(TransportError, match=r"GET /v1/companies/101/sites failed: .*after 2 retries"):
+        t.request("GET", "companies/101/sites")
+
+
+def test_faults__rate_limit_error_after_allowed_retries(fake, tmp_path):
+    t = basic_transport(fake, tmp_path, cache_path=False, max_rate_limit_retries=1)
+    fake.faults.extend(["429-retry-after"] * 2)
+    with pytest.raises(RateLimitError):
+        t.request("GET", "companies/101/sites")
+
+
+def test_faults__post_is_never_retried_blindly(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    fake.faults.append("500")
+    with pytest.raises(APIError) as info:
+        t.request("POST", "companies/101/orders", json={"site_id": 11})
+    assert info.value.status == 500
+    assert sum(1 for e in fake.log if e["method"] == "POST") == 1
+
+
+def test_faults__html_error_page_is_a_readable_api_error(fake, tmp_path):
+    t = basic_transport(fake, tmp_path, max_retries=0)
+    fake.faults.append("html")
+    with pytest.raises(APIError, match="HTML page"):
+        t.request("GET", "companies/101/sites")
+
+
+def test_not_found_is_a_lookup_error(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    with pytest.raises(LookupError):
+        t.request("GET", "companies/101/orders/5")
+
+
+# ------------------------------------------------------------------ tokens
+
+
+@pytest.mark.parametrize("shape", ["oauth", "message"])
+def test_tokens__expired_token_is_refreshed_and_the_call_retried_once(fake, tmp_path, shape):
+    fake.expiry_shape = shape
+    t = oauth_transport(fake, tmp_path)
+    before = t.credentials.token.access_token
+    fake.expire_all()
+    assert t.request("GET", "companies/101/sites").json()[0]["id"] == 11
+    assert t.credentials.token.access_token != before
+
+
+def test_tokens__refreshed_ahead_of_expiry(fake, tmp_path):
+    t = oauth_transport(fake, tmp_path, ttl=30)  # inside REFRESH_MARGIN_S
+    t.request("GET", "companies/101/sites")
+    assert [e["path"] for e in fake.log][:2] == ["/v1/token", "/v1/companies/101/sites"]
+
+
+def test_tokens__revoked_refresh_token_raises_token_expired(fake, tmp_path):
+    t = oauth_transport(fake, tmp_path)
+    fake.revoke_all()
+    fake.expire_all()
+    with pytest.raises(TokenExpiredError, match="reconnect"):
+        t.request("GET", "companies/101/sites")
+
+
+def test_tokens__refresh_without_new_refresh_token_keeps_the_old_one(fake, tmp_path):
+    fake.refresh_omits_refresh_token = True
+    t = oauth_transport(fake, tmp_path)
+    old_refresh = t.credentials.token.refresh_token
+    fake.expire_all()
+    t.request("GET", "companies/101/sites")
+    assert t.credentials.token.refresh_token == old_refresh
+
+
+def test_tokens__basic_refused_is_auth_error(fake, tmp_path):
+    t = Transport(fake.api_base, BasicCredentials("cid", "wrong"), cache_path=False)
+    with pytest.raises(AuthError, match="401"):
+        t.request("GET", "companies/me")
+
+
+def test_tokens__concurrent_expiry_refreshes_once(fake, tmp_path):
+    t = oauth_transport(fake, tmp_path)
+    fake.expire_all()
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: t.request("GET", "companies/101/sites").json(), range(16)))
+    assert all(r == results[0] for r in results)
+    assert sum(1 for e in fake.log if e["path"] == "/v1/token") == 1
+
+
+# ------------------------------------------------------------------ redirects, hosts, threads
+
+
+def test_redirect__same_host_keeps_authorization(fake, tmp_path):
+    fake.me_redirect = True
+    t = basic_transport(fake, tmp_path, cache_path=False)
+    assert t.request("GET", "companies/me").json()["id"] == 101
+    hop = [e for e in fake.log if e["path"] == "/v1/companies/101"][0]
+    assert hop["authorization"].startswith("Basic ")
+
+
+def test_redirect__other_host_drops_authorization(fake, tmp_path):
+    t = basic_transport(fake, tmp_path, cache_path=False)
+    body = t.request("GET", "companies/101/offhost").json()
+    assert body == {"authorization": None}
+
+
+def test_url_for__refuses_to_send_credentials_elsewhere(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    with pytest.raises(ConfigError, match="not the API host"):
+        t.request("GET", "https://evil.example/v1/companies/me")
+
+
+def test_threads__shared_transport_with_cache(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    ids = [r["id"] for r in fake.orders[101]]
+
+    def fetch(oid: int) -> int:
+        return t.request("GET", f"companies/101/orders/{oid}").json()["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        first = list(pool.map(fetch, ids))
+        second = list(pool.map(fetch, ids))
+    assert first == second == ids
+    stats = t.stats.snapshot()
+    assert stats.downloaded == len(ids)
+    assert stats.revalidated + stats.from_cache == len(ids)
+
+
+def test_no_secret_in_repr_logs_or_errors(fake, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    t = oauth_transport(fake, tmp_path)
+    fake.expire_all()
+    t.request("GET", "companies/101/sites")
+    fake.revoke_all()
+    fake.expire_all()
+    with pytest.raises(TokenExpiredError) as info:
+        t.request("GET", "companies/101/sites")
+    text = repr(t) + repr(t.credentials) + repr(t.credentials.token) + str(info.value) + caplog.text
+    assert "SECRET" not in text and "csecret" not in text
