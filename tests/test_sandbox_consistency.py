@@ -243,6 +243,8 @@ def world() -> tuple[Business, Walk]:
                 for a, b in zip(orders, orders[1:], strict=False):
                     if (epoch(a["created_at"]), a["id"]) > (epoch(b["created_at"]), b["id"]):
                         w.bad("order", f"site {site_id} {day}: not ascending by created_at")
+                    if a["id"] >= b["id"]:
+                        w.bad("order", f"site {site_id} {day}: ids do not increase with created_at")
                 w.orders += len(orders)
                 normal = sum(1 for o in orders if not o["is_refund"])
                 if day < today:
