@@ -436,19 +436,19 @@ class Kounta:
         :class:`RecordList`; records come back as dicts."""
         before = self.transport.stats.snapshot()
         target = self._resolve_path(path)
-        if paged is False:
-            body = self.transport.request("GET", target, params=params).json()
-            return RecordList(body, self._meta(path, params or {}, before)) if isinstance(body, list) else body
-        records: list[dict[str, Any]] = []
-        pages = self._pages(target, params, max_pages)
-        first = next(pages)
-        body = first.response.json()
+        response = self.transport.request("GET", target, params=params)
+        body = response.json()
         if not isinstance(body, list):
             if paged:
                 raise APIError(200, "unexpected_body", f"{path} is not a list", method="GET", path=path)
             return body
-        records.extend(first.records)
-        for page in pages:
+        if paged is False:
+            return RecordList(body, self._meta(path, params or {}, before))
+        records: list[dict[str, Any]] = []
+        for page in paginate(
+            lambda url, query: self.transport.request("GET", url, params=query),
+            target, dict(params) if params else None, max_pages=max_pages, first=response,
+        ):
             records.extend(page.records)
         return RecordList(records, self._meta(path, params or {}, before))
 

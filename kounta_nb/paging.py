@@ -128,12 +128,18 @@ def paginate(
     *,
     max_pages: int | None = None,
     decode: Callable[[ResponseLike], Any] | None = None,
+    first: ResponseLike | None = None,
 ) -> Iterator[Page]:
-    """Walk a list: ``fetch(url, params)`` performs one GET; yields one :class:`Page` per answer."""
+    """Walk a list: ``fetch(url, params)`` performs one GET; yields one :class:`Page` per answer.
+    ``first`` is the already fetched answer to ``url`` (so a caller can look at it before
+    deciding it is a list)."""
     paginator = Paginator(max_pages=max_pages)
     request_url, request_params = paginator.init_request(url, params)
     while True:
-        response = fetch(request_url, request_params)
+        if first is not None:
+            response, first = first, None
+        else:
+            response = fetch(request_url, request_params)
         body = decode(response) if decode is not None else response.json()
         records = paginator.update_state(request_url, response, body)
         yield Page(records, response, paginator.pages, request_url)
