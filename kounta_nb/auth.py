@@ -428,7 +428,6 @@ class OAuthFlow:
         body = self._client.prepare_request_body(
             code=code,
             redirect_uri=self.redirect_uri,
-            client_id=self.client_id,
             client_secret=self._client_secret,
             include_client_id=True,
         )
