@@ -64,6 +64,15 @@ def test_login__sandbox_full_flow_returns_automatically(session):
     login.close()
 
 
+def test_login__sandbox_on_jupyterhub_logs_in_from_the_kernel(session, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ann/")
+    login = LoginWidget(session)
+    _part(login, widgets.Button, "Try the sandbox (no account)").click()
+    assert login.stage == "connected" and "inside the kernel" in login.message
+    assert login.authorize_url is None and isinstance(login.picker, VenuePicker)
+    login.close()
+
+
 def test_login__second_company_from_the_consent_dropdown(session):
     login = LoginWidget(session)
     _part(login, widgets.Button, "Try the sandbox (no account)").click()

@@ -46,6 +46,11 @@ def _is_loopback(uri: str) -> bool:
     return parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK
 
 
+def _remote_kernel() -> bool:
+    """Whether the kernel runs behind JupyterHub or Binder (its 127.0.0.1 is not the browser's)."""
+    return any(os.environ.get(name) for name in ("JUPYTERHUB_SERVICE_PREFIX", "BINDER_SERVICE_HOST"))
+
+
 def _line(text: str, kind: str = "info") -> str:
     colour = {"info": "inherit", "ok": "#1a7f37", "error": "#c62828"}[kind]
     return f"<span class='kounta-nb-status kounta-nb-{kind}' style='color:{colour}'>{html.escape(text)}</span>"
@@ -213,6 +218,9 @@ class LoginWidget(widgets.VBox):
 
         self._set_status("Starting the sandbox…")
         handle = self.session.start_sandbox()
+        if _remote_kernel() and not self._redirect_config:
+            self._sandbox_from_kernel(handle)
+            return
         redirect = self._prepare_return(self._redirect_config or "", paste_page=handle.redirect_uri)
         flow = OAuthFlow(
             handle.client_id,
@@ -224,6 +232,20 @@ class LoginWidget(widgets.VBox):
         )
         self._client_options = self.session.sandbox_options()
         self._begin(flow, "the sandbox")
+
+    def _sandbox_from_kernel(self, handle: Any) -> None:
+        """On JupyterHub/Binder the sandbox listens on the kernel's 127.0.0.1, which the
+        browser cannot open: go through its consent page from the kernel instead."""
+        from ..client import Kounta
+
+        self._stop_listener()
+        client = Kounta.sandbox(handle=handle, **self.session.sandbox_options())
+        self._connected(client)
+        self._set_status(
+            f"Connected to {self.session.company_name} (the sandbox runs inside the kernel, out "
+            "of your browser's reach, so its consent page was completed for you).",
+            "ok",
+        )
 
     def _basic_login(self) -> None:
         from ..client import Kounta
