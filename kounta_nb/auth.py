@@ -396,10 +396,16 @@ class OAuthFlow:
 
     def authorization_url(self) -> tuple[str, str]:
         """The consent-page URL to open, and the ``state`` it carries (remembered here)."""
-        self.state = secrets.token_urlsafe(24)
-        url = self._client.prepare_request_uri(
-            _as_https(self.authorize_url), redirect_uri=self.redirect_uri, state=self.state
-        )
+        state = secrets.token_urlsafe(24)
+        try:
+            url = self._client.prepare_request_uri(
+                _as_https(self.authorize_url), redirect_uri=self.redirect_uri, state=state
+            )
+        except oauth_errors.InsecureTransportError:
+            raise ConfigError(
+                "The authorise URL must use HTTPS (plain HTTP only on a loopback address)."
+            ) from None
+        self.state = state
         return _as_http(self.authorize_url, url), self.state
 
     def fetch_token(
