@@ -166,6 +166,10 @@ class FakeKounta:
         if company is None:
             return None
         status, body, headers = self.route(method, parts.path, parse_qs(parts.query), company, raw, h)
+        if fault == "drop-after":  # the request was carried out, but the answer is lost
+            h.close_connection = True
+            h.connection.shutdown(2)
+            return None
         if fault == "truncate" and status == 200:
             data = json.dumps(body).encode()
             h.send_response(200)
@@ -263,6 +267,11 @@ class FakeKounta:
                           "created_at": "2026-06-01T10:00:00+10:00", "updated_at": "2026-06-01T10:00:00+10:00"}
                 self.orders[company].append(record)
             return 201, None, {"Location": f"/v1/companies/{company}/orders/{oid}"}
+        if len(rest) == 3 and rest[:2] == ["orders", "saleid"]:
+            for record in self.orders[company]:
+                if record.get("sale_number") == rest[2]:
+                    return 200, record, {}
+            return 404, {"error": "not_found", "error_description": "No order with that sale number"}, {}
         if len(rest) == 2 and rest[0] == "orders" and rest[1].isdigit():
             oid = int(rest[1])
             for record in self.orders[company]:
