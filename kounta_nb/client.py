@@ -288,6 +288,9 @@ class Kounta:
         opts.setdefault("api_base", handle.api_base)
         opts.setdefault("authorize_url", handle.authorize_url)
         opts.setdefault("token_store", False)
+        # A file of its own, so sandbox answers never sit in the cache of a real account.
+        if opts.get("cache") in (None, True):
+            opts["cache"] = settings.cache_dir() / settings.SANDBOX_HTTP_CACHE_FILE
         if auth == "basic":
             client = cls.basic(handle.client_id, handle.client_secret, **opts)
             if company is not None:

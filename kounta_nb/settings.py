@@ -39,6 +39,8 @@ RATE_LIMIT_BURST = 1
 
 #: HTTP cache file name inside :func:`cache_dir`.
 HTTP_CACHE_FILE = "http_cache.sqlite"
+#: The HTTP cache used by ``Kounta.sandbox()`` unless told otherwise.
+SANDBOX_HTTP_CACHE_FILE = "sandbox_http_cache.sqlite"
 #: Request header that carries the company namespace into the cache key (not a secret; the API
 #: ignores it). requests-cache leaves ``Authorization`` out of the key, so without it two
 #: companies would share entries.
