@@ -56,9 +56,16 @@ sites[["id", "name", "code"]]
 orders = %kounta orders --since 7d
 orders[["sale_number", "created_at", "order_type", "total", "status"]].head()
 """),
+    ("md", r"""
+Lists in the Kounta API are *abridged*: the product list has names and codes, not prices. Tables
+such as `product_prices` fetch each full record for you (once; later runs come from the cache).
+Prices are ex tax, per venue.
+"""),
     ("code", r"""
 products = %kounta products
-products[["id", "name", "code", "description"]].head(10)
+print(f"{len(products)} products, modifiers (milk, sizes, extras) included")
+prices = %kounta product_prices
+prices.sort_values("unit_price", ascending=False)[["product_name", "unit_price"]].head(10)
 """),
     ("md", r"""
 ## 4. What is going on underneath

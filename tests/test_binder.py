@@ -8,12 +8,12 @@ the package registry configured on the machine.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import venv
 from pathlib import Path
 
+import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,8 +87,8 @@ def test_binder__fresh_venv_runs_the_quickstart(tmp_path: Path):
         env,
         600,
     )
-    executed = json.loads((out / "01-quickstart.ipynb").read_text())
-    outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    executed = nbformat.read(out / "01-quickstart.ipynb", as_version=4)  # joins multi-line strings
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("text/html" in o.get("data", {}) and "<table" in o["data"]["text/html"] for o in outputs)
     assert any("image/png" in o.get("data", {}) for o in outputs)
