@@ -252,7 +252,9 @@ class PullJob:
             # an incremental pull is its own (open) window; its key marks it so it never collides
             self.key += "|incremental"
         self.workers = workers or default_workers(self._api.per_minute)
-        self._slice_count = slices or max(4, 2 * self.workers)
+        self._slice_count = max(4, 2 * self.workers)
+        self._slice_override = slices
+        self._early_members: tuple[list[dict[str, Any]], list[float]] | None = None
         self._cv = threading.Condition()
         self._stop = threading.Event()
         self._cancelled = False
@@ -479,12 +481,15 @@ class PullJob:
                 t = threading.Thread(target=self._worker, name=f"kounta-pull-worker-{i}", daemon=True)
                 t.start()
                 self._threads.append(t)
+            last_bar = 0.0
             while any(t.is_alive() for t in self._threads):
                 with self._cv:
                     if self._state == "listing" and self._listing_done_locked():
                         self._state = "fetching"
                     self._cv.wait(0.25)
-                self._update_bar()
+                if time.monotonic() - last_bar >= 0.25:
+                    self._update_bar()
+                    last_bar = time.monotonic()
             with self._cv:
                 if self._error is not None:
                     self._state = "failed"
@@ -513,11 +518,15 @@ class PullJob:
         if self.store.pull(self.key) is None:
             # Slice the span that actually holds orders: the newest order of the period bounds it
             # (the API's clock, not ours, decides what "now" is).
-            end_ts = self._newest_order_ts()
-            if end_ts is None:
+            probe = self._probe()
+            if probe is None:
                 plan = [(self.since.timestamp(), until_ts)]
             else:
-                plan = plan_slices(self.since.timestamp(), until_ts, end_ts + 1.0, self._slice_count)
+                end_ts, pages = probe
+                # every slice costs about one partly filled page more than one long walk, so slices
+                # get ~8 pages each; workers without a page to walk fetch details meanwhile
+                count = self._slice_override or max(1, min(self._slice_count, pages // 5))
+                plan = plan_slices(self.since.timestamp(), until_ts, end_ts + 1.0, count)
         self.store.begin_pull(
             self.key,
             site=self.site,
@@ -526,6 +535,10 @@ class PullJob:
             until_ts=self.until.timestamp() if self.until else None,
             slices=plan,
         )
+        early = self._early_members
+        if early is not None:
+            # the probe's page is the newest orders: their details can start while slices list
+            self.store.record_orders(self.key, *early)
         members = self.store.members(self.key)
         versions = self.store.detail_versions([m[0] for m in members])
         with self._cv:
@@ -537,15 +550,25 @@ class PullJob:
             for oid, ts, updated, site, total in members:
                 self._add_member_locked(oid, ts, updated, site, total, versions.get(oid))
 
-    def _newest_order_ts(self) -> float | None:
+    def _probe(self) -> tuple[float, int] | None:
+        """The first list page of the whole period: ``(newest order time, expected pages)``."""
         params = {"created_gte": iso(self.since)}
         if self.until is not None:
             params["created_lt"] = iso(self.until)
-        records, _, response = self._api.list_page(self._api.list_path(self.site, self.status), params)
+        records, nxt, response = self._api.list_page(self._api.list_path(self.site, self.status), params)
         with self._cv:
             self._note_request(response)
             self._counts.list_pages += 1
-        return max((created_ts(r) for r in records), default=None)
+        if not records:
+            return None
+        stamps = [created_ts(r) for r in records]
+        self._early_members = (records, stamps)
+        newest, oldest = max(stamps), min(stamps)
+        if nxt is None:
+            return newest, 1
+        per_second = len(stamps) / max(newest - oldest, 60.0)
+        expected = per_second * max(newest - self.since.timestamp(), 0.0)
+        return newest, max(1, math.ceil(expected / 25))
 
     def _add_member_locked(self, oid: int, ts: float, updated: str | None, site: int | None,
                            total: float | None, version: tuple[str | None, bool] | None) -> None:
@@ -568,6 +591,13 @@ class PullJob:
             heapq.heappush(self._heap, (rank, oid, updated))
 
     def _worker(self) -> None:
+        try:
+            self._work()
+        finally:
+            with self._cv:
+                self._cv.notify_all()
+
+    def _work(self) -> None:
         while True:
             task = self._next_task()
             if task is None:

@@ -223,6 +223,25 @@ class PullStore:
             ).fetchall()
         return [SliceState(lo, hi, nxt, bool(done), pages, listed, old) for lo, hi, nxt, done, pages, listed, old in rows]
 
+    def record_orders(self, key: str, summaries: Sequence[dict[str, Any]], created: Sequence[float]) -> None:
+        """Store listed orders as members of the pull without moving any cursor."""
+        rows = _order_rows(summaries, created)
+        with self._lock, self._tx():
+            self._upsert_orders(rows)
+            self._db.executemany(
+                "INSERT OR IGNORE INTO members (pull_key, order_id) VALUES (?, ?)", [(key, r[0]) for r in rows]
+            )
+
+    def _upsert_orders(self, rows: list[tuple[Any, ...]]) -> None:
+        self._db.executemany(
+            "INSERT INTO orders (id, created_ts, updated_at, status, site_id, total, summary) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "created_ts = excluded.created_ts, updated_at = excluded.updated_at, "
+            "status = excluded.status, site_id = excluded.site_id, total = excluded.total, "
+            "summary = excluded.summary",
+            rows,
+        )
+
     def record_page(
         self,
         key: str,
@@ -232,28 +251,9 @@ class PullStore:
         next_url: str | None,
     ) -> int:
         """Store one list page and move the slice's cursor, atomically; returns new members."""
-        rows = []
-        for record, ts in zip(summaries, created, strict=True):
-            rows.append(
-                (
-                    order_id(record),
-                    ts,
-                    record.get("updated_at"),
-                    record.get("status"),
-                    record.get("site_id"),
-                    record.get("total"),
-                    json.dumps(record, separators=(",", ":")),
-                )
-            )
+        rows = _order_rows(summaries, created)
         with self._lock, self._tx():
-            self._db.executemany(
-                "INSERT INTO orders (id, created_ts, updated_at, status, site_id, total, summary) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                "created_ts = excluded.created_ts, updated_at = excluded.updated_at, "
-                "status = excluded.status, site_id = excluded.site_id, total = excluded.total, "
-                "summary = excluded.summary",
-                rows,
-            )
+            self._upsert_orders(rows)
             before = self._db.total_changes
             self._db.executemany(
                 "INSERT OR IGNORE INTO members (pull_key, order_id) VALUES (?, ?)",
@@ -366,6 +366,21 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _order_rows(summaries: Sequence[dict[str, Any]], created: Sequence[float]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            order_id(record),
+            ts,
+            record.get("updated_at"),
+            record.get("status"),
+            record.get("site_id"),
+            record.get("total"),
+            json.dumps(record, separators=(",", ":")),
+        )
+        for record, ts in zip(summaries, created, strict=True)
+    ]
 
 
 def order_id(record: dict[str, Any]) -> int:
