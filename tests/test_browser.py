@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -58,13 +59,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab on 127.0.0.1 with a random token, an isolated config, and kounta_nb's server
-    extension; the kernel inherits the test's temporary KOUNTA_CONFIG_DIR / KOUNTA_CACHE_DIR."""
+    extension; kernels inherit temporary KOUNTA_CONFIG_DIR / KOUNTA_CACHE_DIR / runtime dirs."""
+    tmp_path = tmp_path_factory.mktemp("lab")
     root, home = tmp_path / "work", tmp_path / "home"
     root.mkdir()
-    (root / "first.ipynb").write_text(json.dumps(NOTEBOOK), encoding="utf-8")
     settings_dir = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings_dir.mkdir(parents=True)
     (settings_dir / "notification.jupyterlab-settings").write_text(
@@ -78,6 +79,8 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
         IPYTHONDIR=str(home / "ipython"),
+        KOUNTA_CONFIG_DIR=str(home / "kounta-config"),
+        KOUNTA_CACHE_DIR=str(home / "kounta-cache"),
     )
     port, token = _free_port(), secrets.token_hex(16)
     log = (tmp_path / "lab.log").open("w")
@@ -112,6 +115,41 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         log.close()
 
 
+def _open_notebook(context, lab: Lab, name: str):  # type: ignore[no-untyped-def]
+    """Create an empty notebook, open it in a new page and wait for its kernel."""
+    (lab.root / name).write_text(json.dumps(NOTEBOOK), encoding="utf-8")
+    page = context.new_page()
+    # A workspace of its own, so Lab does not reopen the other tests' notebooks beside it.
+    workspace = Path(name).stem
+    page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{name}?token={lab.token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
+    _wait_for_kernel(page)
+    return page
+
+
+def _consent(context, link) -> None:  # type: ignore[no-untyped-def]
+    """Open the authorise link (a new tab), log in, pick the company, Grant Access."""
+    from playwright.sync_api import expect
+
+    with context.expect_page() as opened:
+        link.click()
+    tab = opened.value
+    tab.locator("input[name=email]").fill("demo@kounta.test")
+    tab.locator("input[name=password]").fill("kounta")
+    tab.get_by_role("button", name="Log in").click()
+    tab.locator("select[name=company_id]").select_option(label="Harbour Lane Hospitality")
+    tab.get_by_role("button", name="Grant Access").click()
+    expect(tab.locator("#kounta-nb-result")).to_have_attribute("data-ok", "true")
+    expect(tab.locator("body")).to_contain_text("You can close this tab")
+    tab.close()
+
+
+def _artifacts() -> Path:
+    folder = REPO / "artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def _wait_for_kernel(page) -> None:  # type: ignore[no-untyped-def]
     """Wait until the notebook's kernel is idle, accepting the kernel dialog if Lab shows it."""
     from playwright.sync_api import expect
@@ -142,10 +180,7 @@ def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 1100})
             context.set_default_timeout(45_000)
-            page = context.new_page()
-            page.goto(f"{lab.url}/lab/tree/first.ipynb?token={lab.token}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
-            _wait_for_kernel(page)
+            page = _open_notebook(context, lab, "first.ipynb")
 
             # 1. Load the extension and ask for the login widget.
             _run_cell(page, "%load_ext kounta_nb\n%kounta login")
@@ -157,19 +192,9 @@ def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
             link = login.locator("a.kounta-nb-authorize")
             expect(link).to_be_visible()
             assert link.get_attribute("target") == "_blank"
-            with context.expect_page() as opened:
-                link.click()
-            tab = opened.value
 
             # 3. The sandbox's consent page: log in, pick the company, Grant Access.
-            tab.locator("input[name=email]").fill("demo@kounta.test")
-            tab.locator("input[name=password]").fill("kounta")
-            tab.get_by_role("button", name="Log in").click()
-            tab.locator("select[name=company_id]").select_option(label="Harbour Lane Hospitality")
-            tab.get_by_role("button", name="Grant Access").click()
-            expect(tab.locator("#kounta-nb-result")).to_have_attribute("data-ok", "true")
-            expect(tab.locator("body")).to_contain_text("You can close this tab")
-            tab.close()
+            _consent(context, link)
 
             # 4. Back in the notebook, automatically: connected, then the venue picker.
             expect(login.locator(".kounta-nb-ok")).to_contain_text("Connected to Harbour Lane Hospitality")
@@ -197,12 +222,47 @@ def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
             for secret in ("sandbox-secret", "access_token", "refresh_token", "Bearer"):
                 assert secret not in text, secret
 
-            artifacts = REPO / "artifacts"
-            artifacts.mkdir(exist_ok=True)
-            shot = artifacts / "browser-first-session.png"
+            shot = _artifacts() / "browser-first-session.png"
             page.locator(".jp-NotebookPanel").screenshot(path=str(shot))
             (REPO / "docs").mkdir(exist_ok=True)
             shutil.copyfile(shot, REPO / "docs" / "screenshot.png")
+        finally:
+            browser.close()
+    assert time.monotonic() - started < 90
+
+
+def test_browser__return_through_the_jupyter_server_route(lab: Lab) -> None:
+    """The JupyterHub/Binder return leg: the redirect URI is the Jupyter server's own
+    ``/kounta_nb/callback``; the server extension hands the login to the waiting kernel."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=45_000)
+    started = time.monotonic()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(45_000)
+            page = _open_notebook(context, lab, "hub.ipynb")
+            _run_cell(
+                page,
+                "%load_ext kounta_nb\n"
+                f"%config Kounta.redirect_uri = '{lab.url}/kounta_nb/callback'\n"
+                "%kounta login",
+            )
+            login = page.locator(".kounta-nb-login")
+            try:
+                expect(login).to_be_visible()
+            except AssertionError:
+                page.screenshot(path=str(_artifacts() / "browser-failure-hub.png"))
+                raise
+            login.get_by_role("button", name="Try the sandbox (no account)").click()
+            expect(login.locator(".kounta-nb-status")).to_contain_text("continues by itself")
+            link = login.locator("a.kounta-nb-authorize")
+            assert quote(f"{lab.url}/kounta_nb/callback", safe="") in (link.get_attribute("href") or "")
+            _consent(context, link)
+            expect(login.locator(".kounta-nb-ok")).to_contain_text("Connected to Harbour Lane Hospitality")
+            expect(login.locator(".kounta-nb-venue select")).to_be_visible()
         finally:
             browser.close()
     assert time.monotonic() - started < 90
