@@ -170,3 +170,43 @@ def test_contract__the_client_never_exceeds_the_configured_rate(sandbox_factory)
     assert handle.stats()["rate_limited"] == 0 and k.stats.rate_limited == 0
     assert handle.stats()["requests"] - served_before == 90
     assert 0.95 * 1800 <= rate <= 1800 * 1.02
+
+
+@pytest.mark.parametrize("style", [{"limit_status": 429}, {"limit_status": 200},
+                                   {"retry_after_date": True}])
+def test_contract__server_rate_limit_answers_are_obeyed(sandbox_factory, style):  # noqa: F811
+    # A client configured far above the server's limit (10 per 1 s window) still gets every record.
+    handle = sandbox_factory(rate_limit=True, rate_oauth=10, time_scale=60, **style)
+    k = Kounta.sandbox(handle=handle, cache=False, **FAST)
+    records = k.orders(status="complete", since=SINCE, max_pages=15)
+    handle.set_options(rate_limit=False)
+    assert ids(records) == ids(k.orders(status="complete", since=SINCE, max_pages=15))
+    assert handle.stats()["rate_limited"] >= 1
+    assert k.stats.rate_limited == handle.stats()["rate_limited"]
+
+
+def test_contract__legacy_expiry_shape_mid_walk(sandbox_factory):  # noqa: F811
+    handle = sandbox_factory(expiry_style="legacy")
+    k = Kounta.sandbox(handle=handle, cache=False, **FAST)
+    walked = []
+    for n, record in enumerate(k.iter_orders(status="complete", since=SINCE, max_pages=6)):
+        walked.append(record["id_str"])
+        if n == 60:
+            handle.expire_tokens()
+    assert walked == ids(k.orders(status="complete", since=SINCE, max_pages=6))
+    assert handle.stats()["by_status"].get("400", 0) == 1
+
+
+def test_contract__sandbox_is_started_once_and_reused():
+    import kounta_nb.client as client_module
+
+    try:
+        first = Kounta.sandbox(cache=False, **FAST)
+        shared = client_module._SANDBOX
+        second = Kounta.sandbox(cache=False, **FAST)
+        assert client_module._SANDBOX is shared and first.api_base == second.api_base == shared.api_base
+        assert first.credentials.token.access_token != second.credentials.token.access_token
+    finally:
+        if client_module._SANDBOX is not None:
+            client_module._SANDBOX.stop()
+            client_module._SANDBOX = None
