@@ -223,3 +223,17 @@ def test_pull__bad_arguments_are_one_sentence_errors(sandbox: Any, tmp_path: Pat
                       progress=False).wait(30)
     with pytest.raises(ConfigError, match="one of"):
         job.estimate(by="colour")  # type: ignore[arg-type]
+
+
+def test_pull__same_pull_twice_returns_the_running_job_and_shows_a_bar(sandbox: Any, tmp_path: Path,  # noqa: F811
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    client = Kounta.sandbox(handle=sandbox, rate_limit=600, cache=False)
+    site = _site(client)
+    job = pull_orders(client, SINCE, UNTIL, site=site, store=tmp_path / "p.sqlite", progress=True, workers=2)
+    again = pull_orders(client, SINCE, UNTIL, site=site, store=tmp_path / "p.sqlite", progress=False)
+    assert again is job
+    time.sleep(1.0)
+    p = job.progress
+    assert p.state in ("listing", "fetching") and p.requests_done > 0 and p.eta_s is not None
+    job.cancel()
+    assert "Kounta pull" in capsys.readouterr().err

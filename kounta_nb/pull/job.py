@@ -17,6 +17,7 @@ Shape of a pull (``pull_orders``):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import html
@@ -24,6 +25,7 @@ import math
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -793,6 +795,12 @@ class PullJob:
             "Everything fetched so far is kept; run the same pull again to resume."
         ).replace(".. ", ". ")
 
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            with contextlib.suppress(Exception):
+                self._bar.close()
+            self._bar = None
+
     def _update_bar(self, final: bool = False) -> None:
         bar = self._bar
         if bar is None:
@@ -913,5 +921,18 @@ def pull_orders(
     per company under the cache directory). ``workers`` defaults to enough threads to keep the
     rate limit busy.
     """
-    return PullJob(client, since, until, site=site, status=status, details=details, seed=seed,
-                   store=store, progress=progress, workers=workers)
+    job = PullJob(client, since, until, site=site, status=status, details=details, seed=seed,
+                  store=store, progress=progress, workers=workers, _start=False)
+    with _RUNNING_LOCK:
+        # the same pull already running in this process: hand that one back rather than pay twice
+        running = _RUNNING.get((str(job.store.path), job.key))
+        if running is not None and not running.done:
+            job._close_bar()
+            return running
+        _RUNNING[(str(job.store.path), job.key)] = job
+        job._thread.start()
+    return job
+
+
+_RUNNING: weakref.WeakValueDictionary[tuple[str, str], PullJob] = weakref.WeakValueDictionary()
+_RUNNING_LOCK = threading.Lock()
