@@ -110,11 +110,11 @@ SOLVERS = {"average_basket": average_basket, "busiest_hour": busiest_hour,
            "refund_rate": refund_rate, "tip_rate_by_method": tip_rate_by_method}
 
 
-def check(name: str, answer, *data) -> bool:
+def check(name: str, answer, *data) -> None:
     """Mark an answer: ✅ right, ❌ not yet, ⏳ not answered (the right answer is never shown)."""
     if answer is None:
         print(f"⏳ {name}: not answered yet — replace None with your answer.")
-        return False
+        return
     expected = SOLVERS[name](*data)
     if isinstance(expected, pd.Series):
         given = {str(key): float(value) for key, value in dict(answer).items()}
@@ -124,7 +124,6 @@ def check(name: str, answer, *data) -> bool:
     else:
         ok = math.isclose(float(answer), float(expected), abs_tol=5e-3)
     print(f"✅ {name}: correct!" if ok else f"❌ {name}: not quite — look at the hint and try again.")
-    return ok
 '''.strip()]), {"jupyter": {"source_hidden": True}, "tags": ["hide-input"]}),
     ]
     for number, (name, title, question, answer, check, hint) in enumerate(QUESTIONS, 1):
@@ -151,6 +150,9 @@ of them in the 9 o'clock hour), a $10 refund of the first, and a deleted order t
 ignored. Then the real data, recounted straight from the raw API records without pandas.
 """),
         ("code", r"""
+import contextlib
+import io
+
 from kounta_nb import frames
 
 
@@ -179,6 +181,21 @@ assert refund_rate(known["orders"]) == round(10 / 60, 4)
 rates = tip_rate_by_method(known["orders"], known["payments"])
 assert rates.to_dict() == {"Card": 0.08, "Cash": 0.0}, rates.to_dict()
 print("hand-made orders: all four solutions give the answers worked out on paper")
+
+# check() marks right answers right, wrong ones wrong, and None as not answered.
+def marks(*args) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        check(*args)
+    return out.getvalue()
+
+
+assert "correct" in marks("average_basket", 20.0, known["orders"])
+assert "not quite" in marks("average_basket", 21.0, known["orders"])
+assert "not answered" in marks("refund_rate", None, known["orders"])
+assert "correct" in marks("tip_rate_by_method", {"Card": 0.08, "Cash": 0.0}, known["orders"], known["payments"])
+assert "not quite" in marks("tip_rate_by_method", {"Card": 0.08}, known["orders"], known["payments"])
+print("check() marks answers correctly")
 """, {"tags": ["checks"]}),
         ("code", r"""
 from collections import Counter, defaultdict
