@@ -116,7 +116,7 @@ class KountaMagics(Magics, Configurable):
                 return self._run_line(line)
             # IPython expands {var} / $var in the first line only; the body is expanded here,
             # two frames up being the user's frame (as IPython itself counts it).
-            return self._run_cell(line, self.shell.var_expand(cell, 2))
+            return self._run_cell(line, self._ip.var_expand(cell, 2))
 
     @contextlib.contextmanager
     def _one_line_errors(self) -> Iterator[None]:
@@ -144,7 +144,7 @@ class KountaMagics(Magics, Configurable):
         return _first_line(exc)
 
     def _run_line(self, line: str) -> Any:
-        args = parse_line(self.kounta, line)
+        args = parse_line(self.magics["line"]["kounta"], line)
         result = self._dispatch(args)
         if args.out:
             self._store(args.out, result)
@@ -164,10 +164,10 @@ class KountaMagics(Magics, Configurable):
             match = _ASSIGNMENT.match(text)
             result = self._run_line(match.group(2) if match else text)
             if match:
-                self.shell.user_ns[match.group(1)] = result
+                self._ip.user_ns[match.group(1)] = result
                 named.append((match.group(1), result))
         if name:
-            self.shell.user_ns[name] = result
+            self._ip.user_ns[name] = result
         for var, value in named:
             if value is not result:
                 display({"text/plain": f"{var}:", "text/html": f"<b>{var}</b>"}, raw=True)
@@ -294,11 +294,11 @@ class KountaMagics(Magics, Configurable):
                 raise ConfigError("A pull needs --since (for example --since 30d).")
             # The pull engine keeps its own record of finished pulls for --since last.
             last = args.since.strip().lower() == LAST
-            since = LAST if last else self._moment(args.since, tz)
+            start: datetime | str = LAST if last else parse_moment(args.since, tz=tz)
             until = self._moment(args.until, tz, end=True) if args.until else None
             if args.dry_run:
-                return pull.dry_run(client, since, until, site=site, status=status)
-            return pull.pull_orders(client, since, until, site=site, status=status, progress=self.progress)
+                return pull.dry_run(client, start, until, site=site, status=status)
+            return pull.pull_orders(client, start, until, site=site, status=status, progress=self.progress)
         since = self._moment(args.since, tz, resource=resource, client=client)
         until = self._moment(args.until, tz, end=True) if args.until else None
         filters: dict[str, Any] = parse_pairs(args.args, "filter")
@@ -314,6 +314,13 @@ class KountaMagics(Magics, Configurable):
         return frame
 
     # -- helpers -------------------------------------------------------------------------------
+
+    @property
+    def _ip(self) -> Any:
+        """The shell the magics are registered on (always set once loaded)."""
+        if self.shell is None:
+            raise ConfigError("The %kounta magics are not loaded into an IPython shell.")
+        return self.shell
 
     def client_options(self) -> dict[str, Any]:
         """Keyword options for ``Kounta`` constructors, from ``%config Kounta.*``."""
@@ -367,7 +374,7 @@ class KountaMagics(Magics, Configurable):
     def _store(self, name: str, value: Any) -> None:
         if not name.isidentifier():
             raise ConfigError(f"-o needs a Python variable name, not {name!r}.")
-        self.shell.user_ns[name] = value
+        self._ip.user_ns[name] = value
         shape = getattr(value, "shape", None)
         what = f"{shape[0]:,} rows × {shape[1]} columns" if shape is not None and len(shape) == 2 else type(value).__name__
         print(f"Stored {what} in `{name}`.")
