@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support_sandbox import fresh_sandbox, sandbox  # noqa: F401
+from support_sandbox import fresh_sandbox, sandbox, sandbox_factory  # noqa: F401
 
 from kounta_nb import settings
 from kounta_nb.client import Kounta, RecordList
@@ -105,3 +105,11 @@ def test_sandbox__default_cache_is_kept_apart_from_real_accounts(sandbox):  # no
     client = Kounta.sandbox(handle=sandbox, **FAST)
     assert client.transport.cache_path == settings.cache_dir() / settings.SANDBOX_HTTP_CACHE_FILE
     client.close()
+
+
+@pytest.mark.parametrize("created_body", ["empty", "null"])
+def test_sandbox__created_record_is_fetched_from_location(sandbox_factory, created_body):  # noqa: F811
+    handle = sandbox_factory(created_body=created_body)
+    k = Kounta.sandbox(handle=handle, cache=False, **FAST)
+    created = k.create_customer({"first_name": "Grace", "mobile": "0400 111 222"})
+    assert created["first_name"] == "Grace" and k.customer(created["id"])["id"] == created["id"]
