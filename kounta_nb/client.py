@@ -57,6 +57,11 @@ _SANDBOX: Any = None
 _CREATE_LOOKUP_PAGES = 2
 
 
+#: Keyword options every constructor accepts.
+_OPTIONS = ("api_base", "authorize_url", "cache", "rate_limit", "burst", "timeout", "max_retries",
+            "token_store", "backoff_base")
+
+
 class RecordList(list):  # type: ignore[type-arg]
     """A list of API records with ``.meta = {endpoint, filters, fetched_at, stats}``."""
 
@@ -102,7 +107,12 @@ class Kounta:
         max_retries: int = settings.MAX_RETRIES,
         token_store: TokenStore | bool | None = None,
         backoff_base: float = settings.BACKOFF_BASE_S,
+        **unknown: Any,
     ) -> None:
+        if unknown:
+            raise ConfigError(
+                f"Unknown Kounta option {sorted(unknown)[0]!r}; the options are: {', '.join(_OPTIONS)}."
+            )
         self.api_base = api_base or _env(settings.ENV_API_BASE) or settings.API_BASE
         if not self.api_base.endswith("/"):
             self.api_base += "/"

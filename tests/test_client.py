@@ -123,6 +123,8 @@ def test_bad_options_are_config_errors(fake):
         Kounta.basic(*BASIC, api_base="ftp://x/v1/")
     with pytest.raises(ConfigError):
         Kounta.basic(*BASIC, api_base=fake.api_base, token_store="yes")
+    with pytest.raises(ConfigError, match="Unknown Kounta option 'cahce'; the options are: api_base"):
+        Kounta.basic(*BASIC, api_base=fake.api_base, cahce=False)
 
 
 # ------------------------------------------------------------------ company, sites, dates
