@@ -154,3 +154,50 @@ def test_estimates__line_value() -> None:
     assert line_value(line, "revenue") == pytest.approx(7.92)
     assert line_value(line, "quantity") == 2.0
     assert line_value({"quantity": 3, "unit_price": 2.0, "unit_tax": 0.2}, "revenue") == pytest.approx(6.6)
+
+
+@functools.lru_cache(maxsize=1)
+def _sandbox_orders() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two weeks of one sandbox venue, generated offline by its data layer (no HTTP)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from kounta_nb.sandbox.business import Business
+    from kounta_nb.sandbox.timeline import Clock
+
+    business = Business(seed=7, months=1, clock=Clock(datetime(2026, 5, 29, 4, tzinfo=UTC)))
+    company = business.companies[business.developer_company_id]
+    site = sorted(company.sites)[0]
+    orders = [o for d in range(14) for o in company.orders_on(site, date(2026, 5, 14) + timedelta(days=d))
+              if o["status"] == "COMPLETE"]
+    pop = pd.DataFrame({
+        "order_id": [int(o["id_str"]) for o in orders],
+        "x": [o["total"] for o in orders],
+        "hour": [datetime.fromisoformat(o["created_at"]).hour for o in orders],
+    }).set_index("order_id")
+    lines = pd.DataFrame([
+        {"order_id": int(o["id_str"]), "product": ln["product"]["name"],
+         "quantity": line_value(ln, "quantity"), "revenue": line_value(ln, "revenue")}
+        for o in orders for ln in o["lines"]
+    ])
+    return pop, lines
+
+
+@pytest.mark.parametrize(("by", "metric", "known"), [("product", "revenue", False), ("hour", "quantity", True)])
+def test_estimates__cover_the_truth_on_sandbox_data(by: str, metric: str, known: bool) -> None:
+    """The same check on a fully generated sandbox dataset (what a pull fetches), 200 seeds."""
+    pop, lines = _sandbox_orders()
+    values = _values(lines, pop, by, metric)
+    truth = values.groupby("group")["y"].sum()
+    population = pop.assign(group=pop[by]) if known else pop[["x"]]
+    n = 400
+    big = truth[truth > 0.03 * truth.sum()].index
+    if known:
+        big = big[pop[by].value_counts().reindex(big).to_numpy() * n / len(pop) >= 20]
+    assert len(big) >= 4
+    covered = np.zeros(len(big))
+    for seed in range(SEEDS):
+        table = estimate_totals(values, population, _sample(pop, seed, n), groups_known=known).reindex(big)
+        covered += ((table["lo"] <= truth[big]) & (truth[big] <= table["hi"])).to_numpy()
+    rate = covered.sum() / (SEEDS * len(big))
+    sd = math.sqrt(0.95 * 0.05 / SEEDS)
+    assert 0.95 - 3 * sd <= rate <= 0.95 + 3 * sd, (rate, dict(zip(big, covered / SEEDS, strict=True)))

@@ -237,3 +237,18 @@ def test_pull__same_pull_twice_returns_the_running_job_and_shows_a_bar(sandbox: 
     assert p.state in ("listing", "fetching") and p.requests_done > 0 and p.eta_s is not None
     job.cancel()
     assert "Kounta pull" in capsys.readouterr().err
+
+
+def test_pull__network_faults_and_429s_still_give_every_order_once(sandbox_factory: Any, tmp_path: Path) -> None:  # noqa: F811
+    handle = sandbox_factory(fault_5xx=0.03, fault_drop=0.02, fault_429=0.004, fault_truncate=0.02, fault_seed=3)
+    rec = Recorder()
+    client = Kounta.sandbox(handle=handle, rate_limit=FAST, cache=tmp_path / "http.sqlite", backoff_base=0.01)
+    rec.attach(client)
+    site = _site(client)
+    job = pull_orders(client, SINCE, UNTIL, site=site, store=tmp_path / "p.sqlite", progress=False, workers=6)
+    job.wait(90)
+    handle.set_options(fault_5xx=0.0, fault_drop=0.0, fault_429=0.0, fault_truncate=0.0)
+    truth = _truth(client, site)
+    details = rec.details()
+    assert set(details) == truth and max(details.values()) == 1
+    assert client.stats.retries > 0  # the faults happened and were absorbed below the engine
