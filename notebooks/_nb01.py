@@ -21,12 +21,10 @@ real account (see `04-your-own-account.ipynb` for how to connect yours).
 exactly as a real login would. With a real account you would type `%kounta login` instead and
 click **Grant Access** in the window that opens.
 
-Kounta allows about 180 requests a minute and `kounta_nb` keeps under that by default. The sandbox
-has no such limit, so the first line lets the client go faster here; leave it out on a real
-account.
+Kounta allows about 180 requests a minute and `kounta_nb` keeps under that on a real account.
+The sandbox runs on this machine without such a limit, so here the client goes full speed.
 """),
     ("code", r"""
-%config Kounta.rate_limit = 6000
 %kounta sandbox
 """),
     ("md", r"""
