@@ -250,7 +250,11 @@ def open_lab(notebooks_dir: Path) -> int:
     """Start JupyterLab on the quick start (blocks until the user stops it with Ctrl-C)."""
     if shutil.which("jupyter-lab") is None and not _importable("jupyterlab"):
         raise DemoError("JupyterLab is not installed: pip install jupyterlab, or run with --headless.")
-    cmd = [sys.executable, "-m", "jupyterlab", str(notebooks_dir / DEMO_NOTEBOOKS[0])]
+    cmd = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Containers and fresh VMs often run as root; JupyterLab refuses that without the flag.
+        cmd.append("--allow-root")
+    cmd.append(str(notebooks_dir / DEMO_NOTEBOOKS[0]))
     print(f"Starting JupyterLab on {DEMO_NOTEBOOKS[0]} (Ctrl-C to stop) ...", flush=True)
     try:
         return subprocess.call(cmd, cwd=notebooks_dir.parent)
