@@ -33,7 +33,7 @@ MAX_RATE_LIMIT_RETRIES = 12
 TIMEOUT = (10.0, 60.0)
 #: Share of the per-minute limit the client actually uses, so clock skew and network jitter
 #: between client and server never push a steady stream over the server's window.
-RATE_LIMIT_HEADROOM = 0.97
+RATE_LIMIT_HEADROOM = 0.98
 #: Requests the limiter lets through back to back before it starts spacing them.
 RATE_LIMIT_BURST = 1
 

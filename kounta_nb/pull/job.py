@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..dates import LAST, parse_moment
+from ..endpoints import normalise_status
 from ..errors import ConfigError, KountaError, NotFoundError, PullError
 from ._api import Api, created_ts, iso
 from .store import PullStore, order_id, store_path
@@ -224,7 +225,7 @@ class PullJob:
         self.client = client
         self.seed = seed
         self.details = bool(details)
-        self.status = status.lower() if status else None
+        self.status = normalise_status(status) if status else None
         self.site = self._api.resolve_site(site)
         self.tz = self._api.tz
         if isinstance(store, PullStore):
@@ -278,6 +279,7 @@ class PullJob:
         self._threads: list[threading.Thread] = []
         self._bar: Any = None
         self._group_cache: dict[str, dict[Any, str]] = {}
+        self._lines_cache: dict[int, list[tuple[Any, str | None, float, float]]] = {}
         show = _in_notebook() or sys.stderr.isatty() if progress == "auto" else bool(progress)
         if show:
             self._bar = _make_bar()
@@ -445,7 +447,9 @@ class PullJob:
             missing = set(self._missing)
         rows = [(oid, ts, site, total) for oid, (ts, site, total) in members.items() if oid not in missing]
         population = pd.DataFrame(rows, columns=["order_id", "created_ts", "site_id", "x"]).set_index("order_id")
-        ranked = sorted(population.index, key=lambda oid: rank_key(self.seed, oid))
+        with self._cv:
+            ranks = dict(self._member_rank)
+        ranked = sorted(population.index, key=lambda oid: ranks.get(oid) or rank_key(self.seed, oid))
         sample: list[int] = []
         for oid in ranked:
             if oid not in done:
@@ -714,6 +718,7 @@ class PullJob:
             raise
         self.store.save_detail(record, updated)
         with self._cv:
+            self._lines_cache.pop(oid, None)
             self._note_request(None)
             self._counts.details_fetched += 1
             self._done_ids.add(oid)
@@ -827,23 +832,34 @@ class PullJob:
         rows: list[tuple[int, Any, float]] = []
         groups = self._known_groups(by, population) if by in KNOWN_GROUPS else None
         category_of = self._categories() if by == "category" else None
-        for record in self.store.details(sample):
-            oid = order_id(record)
-            for line in record.get("lines") or []:
-                value = line_value(line, metric)
+        for oid, lines in self._lines_of(sample).items():
+            for pid, name, quantity, revenue in lines:
+                value = quantity if metric == "quantity" else revenue
                 if groups is not None:
                     rows.append((oid, groups[oid], value))
-                    continue
-                product = line.get("product") or {}
-                pid = product.get("id")
-                if by == "product":
-                    label = product.get("name") or f"product {pid}"
+                elif by == "product":
+                    rows.append((oid, name or f"product {pid}", value))
                 else:
-                    label = (category_of or {}).get(pid, "(no category)")
-                rows.append((oid, label, value))
+                    rows.append((oid, (category_of or {}).get(pid, "(no category)"), value))
         if groups is not None:
             population["group"] = [groups[oid] for oid in population.index]
         return pd.DataFrame(rows, columns=["order_id", "group", "y"])
+
+    def _lines_of(self, ids: list[int]) -> dict[int, list[tuple[Any, str | None, float, float]]]:
+        """``(product id, name, quantity, revenue)`` per line of each order, parsed once per job."""
+        cache = self._lines_cache
+        with self._cv:
+            todo = [oid for oid in ids if oid not in cache]
+        for record in self.store.details(todo):
+            parsed = []
+            for line in record.get("lines") or []:
+                product = line.get("product") or {}
+                parsed.append((product.get("id"), product.get("name"), line_value(line, "quantity"),
+                               line_value(line, "revenue")))
+            with self._cv:
+                cache[order_id(record)] = parsed
+        with self._cv:
+            return {oid: cache.get(oid, []) for oid in ids}
 
     def _known_groups(self, by: str, population: pd.DataFrame) -> dict[int, Any]:
         names = self._site_names() if by == "site" else {}

@@ -147,12 +147,12 @@ class PullStore:
         return PullRecord(*row) if row else None
 
     def last_finished(self, site: int | None, status: str) -> PullRecord | None:
-        """The most recently finished pull for this site and status (for ``since="last"``)."""
+        """The finished pull for this site and status that reached furthest (for ``since="last"``)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT key, site, status, since_ts, until_ts, state, started, finished, high_water "
                 "FROM pulls WHERE site IS ? AND status = ? AND state = 'finished' "
-                "AND high_water IS NOT NULL ORDER BY finished DESC LIMIT 1",
+                "AND high_water IS NOT NULL ORDER BY high_water DESC, finished DESC LIMIT 1",
                 (site, status),
             ).fetchone()
         return PullRecord(*row) if row else None
