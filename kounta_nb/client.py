@@ -674,6 +674,17 @@ class Kounta:
         (``page.response.from_cache`` / ``.revalidated``)."""
         return self._pages(self._resolve_path(path), params, max_pages)
 
+    def pull_orders(self, since: Any, until: Any = None, **options: Any) -> Any:
+        """Start a background pull of every order of a period, with details; returns the
+        :class:`~kounta_nb.pull.PullJob` (progress, ``estimate()``, ``frames()``, ``cancel()``,
+        ``wait()``). Same arguments as :func:`kounta_nb.pull.pull_orders` (``site``, ``status``,
+        ``details``, ``seed``, ``store``, ``progress``, ``workers``)."""
+        # The one upward import: the engine is built on this client, and this method is only a
+        # convenient way in (imported here so that ``import kounta_nb.client`` stays light).
+        from .pull import pull_orders
+
+        return pull_orders(self, since, until, **options)
+
     def order(self, id: int | str) -> dict[str, Any]:
         """The full order (lines, payments, options)."""
         return self._detail(f"orders/{_numeric(id, 'order id')}")

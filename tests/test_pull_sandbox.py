@@ -217,6 +217,8 @@ def test_pull__bad_arguments_are_one_sentence_errors(sandbox: Any, tmp_path: Pat
         pull_orders(client, UNTIL, SINCE, store=store, progress=False)
     with pytest.raises(ConfigError, match="date"):
         pull_orders(client, "the day before", store=store, progress=False)
+    with pytest.raises(ConfigError, match="status"):
+        pull_orders(client, SINCE, store=store, progress=False, status="finished")
     with pytest.raises(ConfigError, match="workers"):
         pull_orders(client, SINCE, store=store, progress=False, workers=0)
     job = pull_orders(client, "2026-05-28T10:00", "2026-05-28T11:00", site=_site(client), store=store,
@@ -252,3 +254,14 @@ def test_pull__network_faults_and_429s_still_give_every_order_once(sandbox_facto
     details = rec.details()
     assert set(details) == truth and max(details.values()) == 1
     assert client.stats.retries > 0  # the faults happened and were absorbed below the engine
+
+
+def test_pull__the_client_method_starts_the_same_engine(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+    rec = Recorder()
+    client = _client(sandbox, tmp_path, rec)
+    site = _site(client)
+    job = client.pull_orders(SINCE, UNTIL, site=site, store=tmp_path / "pull.sqlite", progress=False)
+    assert job.wait(60).state == "finished"
+    assert set(job.frames()["orders"]["id"].astype(int)) == _truth(client, site)
+    with pytest.raises(ConfigError, match="workers"):
+        client.pull_orders(SINCE, store=tmp_path / "pull.sqlite", progress=False, workers=0)
