@@ -64,7 +64,26 @@ def parse_line(magic: Callable[..., Any], line: str) -> argparse.Namespace:
     Options and positional words may be interleaved (``orders --since 7d customer=5``).
     """
     parser = magic.parser  # type: ignore[attr-defined]
-    return parser.parse_intermixed_args(arg_split(line, posix=True))
+    return parser.parse_intermixed_args(arg_split(strip_comment(line), posix=True))
+
+
+def strip_comment(line: str) -> str:
+    """``line`` without a trailing ``# comment``: a ``#`` that starts a word, outside quotes.
+
+    IPython hands line magics the whole line, comment included; ``"My #1 Bar"`` and ``a#b`` stay.
+    """
+    quote: str | None = None
+    previous = " "
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and previous.isspace():
+            return line[:index].rstrip()
+        previous = char
+    return line
 
 
 def parse_pairs(words: list[str], what: str) -> dict[str, Any]:

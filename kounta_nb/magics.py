@@ -26,7 +26,7 @@ from traitlets.config.configurable import Configurable
 from . import settings
 from .dates import LAST, parse_moment
 from .errors import APIError, ConfigError, KountaError, TokenExpiredError, TransportError
-from .magic_args import kounta_arguments, parse_line, parse_pairs
+from .magic_args import kounta_arguments, parse_line, parse_pairs, strip_comment
 from .session import Session, load_choices, save_choice
 
 __all__ = ["KountaMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -36,7 +36,6 @@ __all__ = ["KountaMagics", "load_ipython_extension", "unload_ipython_extension"]
 ALL_SITES = "all"
 ORDER_RESOURCES = frozenset({"orders", "lines", "payments", "options"})
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*=(?!=)\s*(\S.*)$")
-_COMMENT = re.compile(r"(^|\s)#.*$")
 
 
 @magics_class
@@ -158,7 +157,7 @@ class KountaMagics(Magics, Configurable):
         named: list[tuple[str, Any]] = []
         result: Any = None
         for raw in cell.splitlines():
-            text = _COMMENT.sub("", raw).strip()
+            text = strip_comment(raw).strip()
             if not text:
                 continue
             match = _ASSIGNMENT.match(text)

@@ -117,6 +117,11 @@ def test_venue__by_code_name_or_id_and_remembered(connected, capsys):
     assert session.site_id == TLB
 
 
+def test_line__a_trailing_comment_is_not_an_argument(connected):
+    run(connected, '%kounta venue "The Lane Bar"   # the bar, by name')
+    assert magics_of(connected).session.site_id == TLB
+
+
 def test_venue__without_argument_shows_the_picker(connected, capsys):
     capsys.readouterr()
     run(connected, "%kounta venue")

@@ -10,7 +10,7 @@ import pytest
 from kounta_nb.callback import parse_redirect
 from kounta_nb.dates import parse_moment
 from kounta_nb.errors import ConfigError
-from kounta_nb.magic_args import parse_pairs
+from kounta_nb.magic_args import parse_pairs, strip_comment
 
 SYD = ZoneInfo("Australia/Sydney")
 NOW = datetime(2026, 5, 29, 14, 30, tzinfo=SYD)
@@ -70,3 +70,18 @@ def test_parse_redirect__code_state_or_error():
     assert parse_redirect(" https://x/cb?error=access_denied&state=s ")["error"] == "access_denied"
     with pytest.raises(ConfigError, match=r"\?code="):
         parse_redirect("https://x/cb")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("orders --since 7d   # a week", "orders --since 7d"),
+        ("# only a comment", ""),
+        ('venue "My #1 Bar"  # quoted hash stays', 'venue "My #1 Bar"'),
+        ("get orders/saleid/A#12", "get orders/saleid/A#12"),
+        ("venue 'it''s #2' #x", "venue 'it''s #2'"),
+        ("orders", "orders"),
+    ],
+)
+def test_strip_comment__only_a_hash_that_starts_a_word_outside_quotes(line: str, expected: str) -> None:
+    assert strip_comment(line) == expected
