@@ -7,7 +7,8 @@ its real consent form).
 
 Reads return a :class:`RecordList` (a ``list`` of dicts with ``.meta``); detail reads return the
 record ``dict``. ``since``/``until`` accept a ``datetime``, a ``date`` or a string such as
-``"2026-05-01"`` and are sent as full datetimes with the company's UTC offset (kounta-api.md §6.4):
+``"2026-05-01"``, ``"2026-05-01T14:00"``, ``"30d"``, ``"6m"`` or ``"today"`` (as in the magics) and are
+sent as full datetimes with the company's UTC offset (kounta-api.md §6.4):
 a date means local midnight; a date-only ``until`` includes that whole day.
 
 ``create_order`` is never retried blindly (kounta-api.md §6.5): after a failure it first looks the
@@ -42,6 +43,7 @@ from .auth import (
     TokenStore,
     consent_login,
 )
+from .dates import parse_moment
 from .endpoints import ORDER_QUERY_FILTERS, order_path
 from .errors import APIError, ConfigError, NotFoundError, TransportError
 from .paging import Page, paginate
@@ -477,20 +479,14 @@ class Kounta:
         elif isinstance(value, date):
             moment = datetime.combine(value + timedelta(days=1 if end else 0), datetime.min.time(), tz)
         elif isinstance(value, str) and value.strip():
-            text = value.strip()
+            # the same expressions as the magics: ISO dates and datetimes, 30d, 6m, today, …
             try:
-                if len(text) == 10:
-                    day = date.fromisoformat(text)
-                    moment = datetime.combine(day + timedelta(days=1 if end else 0), datetime.min.time(), tz)
-                else:
-                    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-                    moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
-            except ValueError:
-                raise ConfigError(
-                    f"{name}={value!r} is not a date: use a datetime, a date or 'YYYY-MM-DD'."
-                ) from None
+                moment = parse_moment(value, tz=tz, end=end)
+            except ConfigError as exc:
+                raise ConfigError(f"{name}: {exc}") from None
         else:
-            raise ConfigError(f"{name}={value!r} is not a date: use a datetime, a date or 'YYYY-MM-DD'.")
+            raise ConfigError(f"{name}={value!r} is not a date: use a datetime, a date or text such as "
+                              "'2026-05-01' or '30d'.")
         return moment.astimezone(tz).isoformat(timespec="seconds")
 
     def _day(self, value: Any, *, name: str) -> str:

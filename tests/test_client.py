@@ -163,6 +163,18 @@ def test_orders__since_is_sent_with_the_company_offset(k, fake, since, sent):
     assert last_query(fake)["created_gte"] == sent
 
 
+def test_orders__relative_dates_as_in_the_magics(k, fake):
+    before = datetime.now(UTC)
+    k.orders(since="30d", until="today")
+    query = last_query(fake)
+    since = datetime.fromisoformat(query["created_gte"])
+    assert since.utcoffset() is not None
+    assert abs((before - since).total_seconds() - 30 * 86400) < 120
+    assert datetime.fromisoformat(query["created_lt"]) >= since
+    with pytest.raises(ConfigError, match="^since: Cannot read 'last tuesday' as a date"):
+        k.orders(since="last tuesday")
+
+
 def test_orders__date_only_until_includes_that_day(k, fake):
     records = k.orders(since="2026-05-01", until="2026-05-01", status="complete", site="Harbour Cafe")
     query = last_query(fake)
