@@ -43,11 +43,9 @@ def dump(records: object) -> str:
 # --- construction, determinism ----------------------------------------------------------------
 
 
-def test_business__constructs_fast_and_lazily() -> None:
-    started = time.perf_counter()
+def test_business__constructs_lazily() -> None:
+    # start-up time itself is measured in benchmarks/bench_sandbox.py, not asserted here
     b = Business(seed=11, months=6, clock=Clock(now=NOW))
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0
     assert not b._days.data and not b._normals.data  # no order generated up front
 
 
