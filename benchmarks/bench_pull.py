@@ -33,6 +33,8 @@ from typing import Any
 
 import requests
 
+from kounta_nb.settings import RATE_LIMIT_HEADROOM as HEADROOM
+
 ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-05-29T04:00:00Z"  # Friday 14:00 in Sydney
 SINCE = "2026-05-26"
@@ -175,11 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     base_wall = cold["requests"] / base["per_s"]
     rows = [
         ("setting", f"sandbox in its own process, {LATENCY_MS} ms latency, OAuth limit 180/min × {args.scale:g} "
-                    f"= {limit_per_min:,.0f}/min; one venue, {SINCE} → now (client limiter at 97 %)"),
+                    f"= {limit_per_min:,.0f}/min; one venue, {SINCE} → now (client limiter at {HEADROOM:.0%})"),
         ("cold pull", f"{cold['orders']:,} orders, {cold['requests']:,} requests ({cold['pages']} list pages) in "
                       f"{cold['wall']:.1f} s; bound requests/limit = {cold['bound']:.1f} s; "
                       f"utilisation {cold['requests'] / (limit_per_s * cold['wall']):.1%} of the limit "
-                      f"({cold['requests'] / (0.97 * limit_per_s * cold['wall']):.1%} of the limiter's pace); "
+                      f"({cold['requests'] / (HEADROOM * limit_per_s * cold['wall']):.1%} of the limiter's pace); "
                       f"{cold['rate_limited']} × 429 ({cold['rate_limited'] / max(cold['requests'], 1):.2%}); "
                       f"{cold['workers']} workers"),
         ("re-run after restart", f"{rerun['requests']:,} requests ({rerun['revalidated']} revalidated 304s, "
