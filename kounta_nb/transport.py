@@ -25,6 +25,7 @@ the token refresh each have their own lock.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import http.client
 import json as jsonlib
@@ -33,7 +34,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +98,8 @@ RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
 )
 #: Upper bound on a single rate-limit wait, whatever the headers say.
 MAX_RATE_LIMIT_WAIT_S = 120.0
+#: The error of a request on a closed client.
+CLOSED = "This Kounta connection is closed (logged out or closed); connect again to continue."
 
 
 # --------------------------------------------------------------------------------------------
@@ -472,6 +475,12 @@ class Transport:
         self._rng = rng or random.Random()
         self._plain = self._setup(requests.Session())
         self._cached: CachedSession | None = None
+        # close() from one thread while a pull's workers are mid-request: the SQLite cache is
+        # closed only when the last request in flight has left (closing it under a running query
+        # crashes the interpreter), and requests after close() fail with one sentence.
+        self._use = threading.Lock()
+        self._users = 0
+        self._closed = False
         self.cache_path: Path | None = None
         if cache_path is not False:
             path = Path(cache_path) if cache_path not in (None, True) else settings.http_cache_file()  # type: ignore[arg-type]
@@ -530,14 +539,45 @@ class Transport:
         if self._cached is None or self.credentials.cache_namespace is None:
             return
         url = self.url_for(path_or_url)
-        request = self._cached.prepare_request(requests.Request("GET", url))
-        self._cached.cache.delete(self._cached.cache.create_key(request))
+        with self._in_use():
+            request = self._cached.prepare_request(requests.Request("GET", url))
+            self._cached.cache.delete(self._cached.cache.create_key(request))
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
 
     def close(self) -> None:
-        """Close connections and the cache file."""
+        """Close connections and the cache file. Requests in flight on other threads finish first
+        (the cache closes when the last one leaves); later requests raise :class:`TransportError`."""
+        with self._use:
+            if self._closed:
+                return
+            self._closed = True
+            idle = self._users == 0
         self._plain.close()
+        if idle:
+            self._close_cache()
+
+    def _close_cache(self) -> None:
         if self._cached is not None:
             self._cached.close()
+
+    @contextlib.contextmanager
+    def _in_use(self) -> Iterator[None]:
+        with self._use:
+            if self._closed:
+                raise TransportError(CLOSED)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._use:
+                self._users -= 1
+                last = self._closed and self._users == 0
+            if last:
+                self._close_cache()
 
     # -- the one place where I/O happens ---------------------------------------------------
 
@@ -551,6 +591,18 @@ class Transport:
         headers: Mapping[str, str] | None = None,
     ) -> ApiResponse:
         """Send one request with auth, cache, rate limit and retries; raise on any failure."""
+        with self._in_use():
+            return self._request(method, path_or_url, params=params, json=json, headers=headers)
+
+    def _request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> ApiResponse:
         method = method.upper()
         url = self.url_for(path_or_url)
         path = urlsplit(url).path
@@ -568,10 +620,14 @@ class Transport:
         limited = 0
         refreshed = False
         while True:
+            if self._closed:  # closed while this call waited (rate limit, back-off)
+                raise TransportError(CLOSED)
             self.credentials.ensure_fresh(self._plain)
             send_headers = dict(headers or {})
             used = self.credentials.apply(send_headers)
             self.stats.add(waited_s=self.limiter.acquire())
+            if self._closed:
+                raise TransportError(CLOSED)
             try:
                 raw = session.request(
                     method,

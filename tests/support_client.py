@@ -162,6 +162,8 @@ class FakeKounta:
         if fault == "html":
             return self.send_text(h, 502, b"<html><body><h1>Bad gateway</h1></body></html>",
                                   {"Content-Type": "text/html"})
+        if fault == "slow":  # answers normally, half a second late
+            time.sleep(0.5)
         company = self.authorise(h)
         if company is None:
             return None

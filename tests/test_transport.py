@@ -456,3 +456,58 @@ def test_no_secret_in_repr_logs_or_errors(fake, tmp_path, caplog):
         t.request("GET", "companies/101/sites")
     text = repr(t) + repr(t.credentials) + repr(t.credentials.token) + str(info.value) + caplog.text
     assert "SECRET" not in text and "csecret" not in text
+
+
+# ------------------------------------------------------------------ closing
+
+
+def test_close__waits_for_requests_in_flight_then_refuses_new_ones(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    t.request("GET", "companies/101/sites")  # the cache file exists and holds an entry
+    fake.faults.append("slow")
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(t.request, "GET", "companies/101/orders")
+        deadline = time.monotonic() + 5
+        while not any(e["path"].endswith("/orders") for e in fake.api_requests()):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        t.close()  # from another thread, mid-request
+        assert t.closed
+        assert t._cached is not None and t._users == 1  # the cache stays open for the request
+        response = in_flight.result(timeout=10)
+    assert response.status_code == 200 and response.json()
+    assert t._users == 0
+    with pytest.raises(TransportError, match="closed") as info:
+        t.request("GET", "companies/101/sites")
+    assert "\n" not in str(info.value)
+    with pytest.raises(TransportError, match="closed"):
+        t.forget("companies/101/sites")
+    t.close()  # twice is fine
+    # the SQLite file was closed cleanly and is usable by the next client
+    again = basic_transport(fake, tmp_path)
+    assert again.request("GET", "companies/101/sites").revalidated
+
+
+def test_close__many_threads_mid_pull_never_crash(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def worker() -> None:
+        while not done.is_set():
+            try:
+                t.request("GET", "companies/101/orders")
+            except TransportError as exc:
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for th in threads:
+        th.start()
+    time.sleep(0.3)
+    t.close()
+    done.set()
+    for th in threads:
+        th.join(10)
+    assert not any(th.is_alive() for th in threads)
+    assert all("closed" in str(e) for e in errors)
