@@ -213,9 +213,11 @@ class KountaMagics(Magics, Configurable):
         store = client.token_store
         if store is not None:
             store.delete(client.api_base, client.company_id)
-        self.session.disconnect()
+        cancelled = self.session.disconnect()
         saved = "; the saved token was removed" if store is not None else ""
-        print(f"Logged out of {name}{saved}.")
+        stopped = (f"; {cancelled} background pull{'s' if cancelled > 1 else ''} stopped (run the same "
+                   "command after logging in again to resume)") if cancelled else ""
+        print(f"Logged out of {name}{saved}{stopped}.")
 
     def _cmd_sandbox(self, args: Any) -> None:
         from .client import Kounta

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -24,11 +25,26 @@ from traitlets import HasTraits, Int, Unicode
 from . import settings
 from .errors import ConfigError
 
-__all__ = ["Session", "choices_file", "load_choices", "save_choice"]
+__all__ = ["Session", "choices_file", "load_choices", "retire", "save_choice"]
 
 NOT_CONNECTED = (
     "Not connected to Kounta: run `%kounta login` (or `%kounta sandbox` to try it without an account)."
 )
+
+
+def retire(client: Any) -> int:
+    """Cancel the background pulls that use ``client``, then close it; returns how many pulls
+    were cancelled (they resume from their store when started again)."""
+    cancelled = 0
+    # Only if the engine was ever imported: otherwise no pull can be running.
+    pull = sys.modules.get("kounta_nb.pull")
+    if pull is not None:
+        for job in pull.running_jobs(client):
+            job.cancel()
+            cancelled += 1
+    with contextlib.suppress(Exception):
+        client.close()
+    return cancelled
 
 
 def choices_file() -> Path:
@@ -146,13 +162,14 @@ class Session(HasTraits):
         company; otherwise all sites.
         """
         previous = self.client
-        if previous is not None and previous is not client:
-            with contextlib.suppress(Exception):
-                previous.close()
         company = client.company
-        self.company_name = str(company.get("name") or f"company {client.company_id}")
-        self.site_id = self._initial_site(client)
+        site = self._initial_site(client)
+        # the new client first: observers of site_id (venue pickers) read the session's client
         self.client = client
+        self.company_name = str(company.get("name") or f"company {client.company_id}")
+        self.site_id = site
+        if previous is not None and previous is not client:
+            retire(previous)
 
     def _initial_site(self, client: Any) -> int | None:
         wanted = self.preferred_site or os.environ.get(settings.ENV_SITE, "")
@@ -185,14 +202,13 @@ class Session(HasTraits):
                     return f"{site.get('name')} (id {site_id})"
         return f"site {site_id}"
 
-    def disconnect(self) -> None:
-        """Close and forget the client (the embedded sandbox, if any, keeps running)."""
+    def disconnect(self) -> int:
+        """Close and forget the client (the embedded sandbox, if any, keeps running); its
+        background pulls are cancelled first. Returns how many were."""
         client, self.client = self.client, None
         self.site_id = None
         self.company_name = ""
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.close()
+        return retire(client) if client is not None else 0
 
     def close(self) -> None:
         """Disconnect and stop the embedded sandbox."""

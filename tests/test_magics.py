@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pandas as pd
@@ -174,6 +175,21 @@ def test_logout__forgets_the_connection(connected, capsys):
     run(connected, "%kounta logout")
     assert "Logged out of Harbour Lane Hospitality" in capsys.readouterr().out
     assert "Not connected" in one_line_error(connected, "%kounta sites", capsys)
+
+
+def test_logout__stops_a_running_background_pull_cleanly(connected, capsys):
+    run(connected, "%config Kounta.rate_limit = 300")  # slow enough to be mid-pull at logout
+    run(connected, "%kounta sandbox")
+    job = run(connected, "%kounta orders --since 7d --background")
+    deadline = time.monotonic() + 20
+    while job.progress.requests_done < 5:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    capsys.readouterr()
+    run(connected, "%kounta logout")
+    out = capsys.readouterr().out
+    assert "1 background pull stopped" in out and "to resume" in out
+    assert job.done and job.state == "cancelled" and job.error is None
 
 
 # -- resources ----------------------------------------------------------------------------------

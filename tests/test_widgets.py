@@ -114,7 +114,7 @@ def test_login__paste_the_address_when_the_kernel_cannot_be_reached(session):
     shown = requests.get(landing, timeout=30)
     assert shown.status_code == 200
     _part(login, widgets.Text, "Address").value = landing
-    assert login.stage == "connected"
+    assert login.stage == "connected", login.message
     assert _part(login, widgets.Text, "Address").value == ""  # the one-time code left the field
     login.close()
 
@@ -217,7 +217,7 @@ def _connected(session: Session, **kwargs: Any) -> LoginWidget:
     login = LoginWidget(session, **kwargs)
     _part(login, widgets.Button, "Try the sandbox (no account)").click()
     requests.get(consent(login.authorize_url, company="Harbour Lane Hospitality"), timeout=30)
-    assert login.stage == "connected"
+    assert login.stage == "connected", login.message
     return login
 
 

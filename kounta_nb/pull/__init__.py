@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .dryrun import Estimate, dry_run
 from .estimates import estimate_totals
-from .job import INCREMENTAL_OVERLAP, Progress, PullJob, pull_orders
+from .job import INCREMENTAL_OVERLAP, Progress, PullJob, pull_orders, running_jobs
 from .store import PullStore, store_path
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "dry_run",
     "estimate_totals",
     "pull_orders",
+    "running_jobs",
     "store_path",
 ]

@@ -41,7 +41,7 @@ from .store import PullStore, order_id, store_path
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["INCREMENTAL_OVERLAP", "Progress", "PullJob", "pull_orders"]
+__all__ = ["INCREMENTAL_OVERLAP", "Progress", "PullJob", "pull_orders", "running_jobs"]
 
 #: ``since="last"`` starts this long before the previous pull's newest order, so orders completed
 #: late (open tabs, offline registers uploading afterwards) are still caught; repeats are de-duplicated.
@@ -952,3 +952,10 @@ def pull_orders(
 
 _RUNNING: weakref.WeakValueDictionary[tuple[str, str], PullJob] = weakref.WeakValueDictionary()
 _RUNNING_LOCK = threading.Lock()
+
+
+def running_jobs(client: Any = None) -> list[PullJob]:
+    """The pulls still running in this process — only those of ``client`` when it is given."""
+    with _RUNNING_LOCK:
+        jobs = list(_RUNNING.values())
+    return [job for job in jobs if not job.done and (client is None or job.client is client)]
