@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint unit browser notebooks bench clean
+.PHONY: demo test test-min setup lint unit browser notebooks bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,8 +31,20 @@ lint: $(STAMP)
 test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest -n 2 -q
 
+# The same tests at the lowest supported versions (requirements/minimum.txt), in .venv-min; the
+# tests that need a Jupyter server or a browser run in `make test` only.
+MIN := .venv-min
+test-min:
+	$(PY) -m venv $(MIN)
+	$(MIN)/bin/pip install -q --upgrade pip
+	$(MIN)/bin/pip install -q -r requirements/minimum.txt 'pytest>=8' 'pytest-xdist>=3.5'
+	$(MIN)/bin/pip install -q --no-deps -e .
+	$(MIN)/bin/python -m pytest -n 2 -q -p no:cacheprovider --ignore=tests/test_browser.py \
+		--ignore=tests/test_binder.py --ignore=tests/test_notebooks.py --ignore=tests/test_demo.py \
+		--ignore=tests/test_widgets_server_route.py
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache artifacts
+	rm -rf $(VENV) $(MIN) .pytest_cache artifacts

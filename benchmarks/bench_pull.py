@@ -1,14 +1,14 @@
 """Benchmark of the pull engine on the sandbox: 300 ms latency, a time-scaled OAuth rate limit.
 
-Run ``python benchmarks/bench_pull.py`` (about two minutes). The sandbox runs in its own process
+Run ``python benchmarks/bench_pull.py`` (about three minutes). The sandbox runs in its own process
 (``python -m kounta_nb.sandbox``) so the server does not share the engine's interpreter lock. Its
 OAuth limit of 180 requests/minute is time-scaled (``--scale 10``: 180 requests per 6 s window,
-1,800/minute) so a few days of one venue take seconds instead of hours; every request still
+1,800/minute) so a week of one venue takes about a minute instead of ten; every request still
 carries 300 ms of latency.
 
 Measured, in one run:
 
-1. **cold pull**: every order of the last few days with details, from an empty store and cache:
+1. **cold pull**: every order of the last week with details, from an empty store and cache:
    wall time, the bound ``requests / limit``, rate utilisation ``requests / (limit × wall)``, 429s;
 2. **re-run after a restart**: a new client (new login) and a new job with the same store and
    HTTP cache: requests made (list pages revalidated with 304s, no details), wall time;
@@ -37,7 +37,7 @@ from kounta_nb.settings import RATE_LIMIT_HEADROOM as HEADROOM
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-05-29T04:00:00Z"  # Friday 14:00 in Sydney
-SINCE = "2026-05-26"
+SINCE = "2026-05-22"  # a week of one venue: ~2,000 requests, long enough that start-up is a small part
 LATENCY_MS = 300
 
 

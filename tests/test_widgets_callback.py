@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+from pathlib import Path
+
 import requests
 
 from kounta_nb.callback import CallbackResult, CallbackServer, lookup_pending, register_pending
@@ -44,5 +48,7 @@ def test_pending_registry__state_to_port(tmp_path, monkeypatch):
     register_pending("state-1", 4321)
     assert lookup_pending("state-1") == 4321
     assert lookup_pending("state-2") is None
-    stored = next(tmp_path.rglob("*.json"))
+    # Jupyter's runtime dir when jupyter_core is installed (it is, with any Jupyter server)
+    folder = tmp_path if importlib.util.find_spec("jupyter_core") else Path(os.environ["KOUNTA_CONFIG_DIR"])
+    stored = next(folder.rglob("*.json"))
     assert "state-1" not in stored.read_text() and oct(stored.stat().st_mode)[-3:] == "600"
