@@ -265,3 +265,61 @@ def test_pull__the_client_method_starts_the_same_engine(sandbox: Any, tmp_path: 
     assert set(job.frames()["orders"]["id"].astype(int)) == _truth(client, site)
     with pytest.raises(ConfigError, match="workers"):
         client.pull_orders(SINCE, store=tmp_path / "pull.sqlite", progress=False, workers=0)
+
+
+_KILLED_CHILD = """
+import json, sys, time
+from types import SimpleNamespace
+from kounta_nb import Kounta
+from kounta_nb.pull import pull_orders
+handle = SimpleNamespace(**json.loads(sys.argv[1]))
+client = Kounta.sandbox(handle=handle, rate_limit=900, cache=sys.argv[2])
+job = pull_orders(client, sys.argv[3], sys.argv[4], site=int(sys.argv[5]), store=sys.argv[6],
+                  progress=False, workers=4)
+while True:
+    print(job.progress.details_done, flush=True)
+    time.sleep(0.05)
+"""
+
+
+def test_pull__a_process_killed_mid_pull_resumes_with_every_order_once(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+    """SIGKILL (a closed laptop, a dead kernel): nothing stored is fetched again on resume."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    rec = Recorder()
+    client = _client(sandbox, tmp_path, rec)
+    site = _site(client)
+    store = tmp_path / "pull.sqlite"
+    fields = ("api_base", "authorize_url", "token_url", "redirect_uri", "client_id", "client_secret",
+              "username", "password")
+    handle = json.dumps({name: getattr(sandbox, name) for name in fields})
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_CHILD, handle, str(tmp_path / "child-http.sqlite"), SINCE, UNTIL,
+         str(site), str(store)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if int(line) >= 40:
+                break
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(10)
+    saved = set(PullStore(store).detail_versions())
+    assert len(saved) >= 40
+
+    job = pull_orders(client, SINCE, UNTIL, site=site, store=store, progress=False, workers=6)
+    job.wait(60)
+    truth = _truth(client, site)
+    fetched = rec.details()
+    assert not saved & set(fetched), "a detail stored before the kill was fetched again"
+    assert saved | set(fetched) == truth and max(fetched.values()) == 1
+    orders = job.frames()["orders"]
+    assert orders["id"].is_unique and set(orders["id"].astype(int)) == truth
+    assert job.progress.details_reused == len(saved)
