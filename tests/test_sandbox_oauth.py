@@ -246,6 +246,19 @@ def test_bearer__expire_tokens_knob_then_refresh_recovers(fresh_sandbox):  # noq
     assert bearer_session(fresh["access_token"]).get(api(fresh_sandbox, "companies/me.json")).status_code == 200
 
 
+def test_bearer__empty_200_in_the_last_seconds_before_expiry(sandbox_factory):  # noqa: F811
+    """kounta-api.md §2: some integrators saw an empty 200 where a record was expected around expiry."""
+    handle = sandbox_factory(expiry_empty_s=0.5)
+    token = oauth_token(handle)
+    s = bearer_session(token["access_token"])
+    assert s.get(api(handle, "companies/me.json")).json()["id"]  # an hour left: a normal answer
+    handle.expire_tokens(in_seconds=0.4)
+    r = s.get(api(handle, "companies/me.json"))
+    assert r.status_code == 200 and r.content == b"" and "json" in r.headers["Content-Type"]
+    time.sleep(0.5)
+    assert s.get(api(handle, "companies/me.json")).json()["error"] == "expired_token"
+
+
 def test_bearer__token_for_one_company_on_another_company_path(sandbox):  # noqa: F811
     ids = company_ids(sandbox)
     token = oauth_token(sandbox, ids["other"])

@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-scale", type=float, default=d.time_scale,
                    help="speed up the rate-limit window (10 → a 6 s window)")
     p.add_argument("--token-ttl", type=float, default=d.token_ttl, help="access token lifetime, seconds")
+    p.add_argument("--expiry-empty-s", type=float, default=d.expiry_empty_s, metavar="S",
+                   help="in the last S seconds of a token's life, GETs answer an empty 200 (as seen around expiry)")
     for name in ("5xx", "429", "drop", "truncate", "slow"):
         p.add_argument(f"--fault-{name}", type=_probability, default=0.0, metavar="P",
                        help=f"probability of an injected {name} fault per API request")

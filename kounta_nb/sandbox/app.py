@@ -67,6 +67,8 @@ ORDER_STATUSES = ("SUBMITTED", "ON_HOLD", "PENDING", "ACCEPTED", "REJECTED", "CO
 _STATUS_SEGMENTS = {s.lower(): s for s in ORDER_STATUSES}
 #: Environ key through which the app asks the server to drop or truncate a response.
 FAULT_KEY = "kounta_nb.sandbox.fault"
+#: Set on a request whose access token is in its last ``expiry_empty_s`` seconds.
+EXPIRING_KEY = "kounta_nb.sandbox.expiring"
 #: Environ key a real-socket server sets, so the app knows it can drop/truncate for real.
 SERVER_KEY = "kounta_nb.sandbox.server"
 
@@ -123,6 +125,9 @@ class SandboxOptions:
     refresh_omits_token: bool = False
     #: Body of a 201: ``"empty"`` or ``"null"``.
     created_body: str = "empty"
+    #: In the last N seconds of an access token's life, API GETs answer 200 with an empty body, as
+    #: some integrators saw around expiry (kounta-api.md §2); 0 = off.
+    expiry_empty_s: float = 0.0
     #: ``"oauth"``: expiry is 401 ``expired_token``; ``"legacy"``: 400 ``{"message": …}`` as an old
     #: client's tests model it (kounta-api.md §2).
     expiry_style: str = "oauth"
@@ -142,7 +147,7 @@ class SandboxOptions:
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"Sandbox option {name} is a probability between 0 and 1, not {value!r}.")
-        for name in ("latency_ms", "jitter_ms", "slow_ms"):
+        for name in ("latency_ms", "jitter_ms", "slow_ms", "expiry_empty_s"):
             if float(getattr(self, name)) < 0:
                 raise ValueError(f"Sandbox option {name} cannot be negative.")
         for name in ("rate_basic", "rate_oauth", "months"):
@@ -422,6 +427,8 @@ class SandboxApp:
                 with self._stats_lock:
                     self._rate_limited += 1
                 return self._limited(decision.reset_epoch, decision.retry_after)
+        if req.environ.get(EXPIRING_KEY) and req.method == "GET":
+            return 200, [("Content-Type", "application/json; charset=utf-8")], b""
         if len(segments) < 2 or segments[0] != "companies":
             raise _not_found(f"Nothing lives at {req.path[:80]}")
         if req.method in ("POST", "PUT", "PATCH"):
@@ -460,6 +467,9 @@ class SandboxApp:
             if not isinstance(found, AccessGrant):
                 raise ApiError(401, "invalid_token", "The access token provided is invalid",
                                [("WWW-Authenticate", 'Bearer realm="Kounta", error="invalid_token"')])
+            window = float(self.options.expiry_empty_s)
+            if window and found.expires_at - time.monotonic() <= window:
+                req.environ[EXPIRING_KEY] = True
             return found.company_id, found.email, "oauth:" + value.strip(), "oauth"
         if scheme == "basic":
             pair = _basic_pair(header)

@@ -170,12 +170,12 @@ class TokenRegistry:
         return grant
 
     # -- control knobs -------------------------------------------------------------------------
-    def expire_all(self) -> int:
-        """Make every access token expired now; returns how many there were."""
-        past = time.monotonic() - 1.0
+    def expire_all(self, in_seconds: float = 0.0) -> int:
+        """Make every access token expire now (or within ``in_seconds``); returns how many there were."""
+        when = time.monotonic() + in_seconds if in_seconds > 0 else time.monotonic() - 1.0
         with self._lock:
             for grant in self._access.values():
-                grant.expires_at = min(grant.expires_at, past)
+                grant.expires_at = min(grant.expires_at, when)
             return len(self._access)
 
     def revoke(self, refresh_token: str | None = None) -> int:

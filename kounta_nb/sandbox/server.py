@@ -210,9 +210,9 @@ class SandboxHandle:
         """Revoke one refresh token, or all of them: refreshing becomes impossible."""
         return self.app.tokens.revoke(refresh_token)
 
-    def expire_tokens(self) -> int:
-        """Expire every access token now."""
-        return self.app.tokens.expire_all()
+    def expire_tokens(self, in_seconds: float = 0.0) -> int:
+        """Expire every access token now, or ``in_seconds`` from now."""
+        return self.app.tokens.expire_all(in_seconds)
 
     def advance(self, seconds: float) -> None:
         """Move the sandbox clock forward."""
