@@ -689,6 +689,14 @@ class Transport:
                 raise AuthError(f"Kounta refused the Basic credentials ({status}) for {method} {path}.")
 
             if status < 400 and idempotent and self._incomplete(method, status, content, content_type):
+                if not content.strip() and not refreshed and self.credentials.kind == "oauth" \
+                        and self.credentials.can_refresh():
+                    # An empty 200 is what integrators saw around token expiry (kounta-api.md §2):
+                    # a new token, not patience, is what helps.
+                    refreshed = True
+                    self.credentials.refresh(self._plain, stale=used)
+                    self.stats.add(retries=1)
+                    continue
                 if attempt < self.max_retries:
                     attempt += 1
                     self._back_off(attempt, f"incomplete body on {method} {path}")

@@ -106,6 +106,21 @@ def test_contract__token_expiring_mid_walk_is_refreshed_and_every_record_comes_o
     assert k.credentials.token.access_token != token_before
 
 
+def test_contract__empty_200s_around_expiry_are_not_data_and_the_walk_completes(sandbox_factory):  # noqa: F811
+    handle = sandbox_factory(expiry_empty_s=30)
+    k = Kounta.sandbox(handle=handle, cache=False, **FAST)
+    clean = ids(k.orders(status="complete", since=SINCE, max_pages=12))
+    token_before = k.credentials.token.access_token
+    walked = []
+    for n, record in enumerate(k.iter_orders(status="complete", since=SINCE, max_pages=12)):
+        walked.append(record["id_str"])
+        if n == 4 * 25:  # the server's token now has 20 s left, and the client does not know it
+            handle.expire_tokens(in_seconds=20)
+    assert walked == clean
+    assert k.credentials.token.access_token != token_before  # refreshed on the empty answer
+    assert handle.stats()["by_status"].get("401", 0) == 0
+
+
 def test_contract__short_token_life_is_refreshed_ahead_of_time(sandbox_factory, tmp_path):  # noqa: F811
     handle = sandbox_factory(token_ttl=30)  # shorter than the refresh margin
     k = Kounta.sandbox(handle=handle, cache=False, **FAST)
