@@ -307,7 +307,9 @@ class KountaMagics(Magics, Configurable):
             filters["date"] = parse_moment(filters["date"], tz=tz).date()
         given = {"since": since, "until": until, "site": site, "status": status, "limit": args.limit}
         filters.update({key: value for key, value in given.items() if value is not None})
-        frame = tables.fetch(client, resource, **filters)
+        if "progress" in filters:
+            raise ConfigError("progress is not a filter; progress bars are set with %config Kounta.progress.")
+        frame = tables.fetch(client, resource, progress=self.progress, **filters)
         if since is not None:
             save_choice(client.company_id, f"last:{resource}", (until or datetime.now(tz)).isoformat())
         if self.timezone:

@@ -132,13 +132,14 @@ def resource(name: str) -> Resource:
     return found
 
 
-def fetch(client: Any, resource_name: str, **filters: Any) -> pd.DataFrame:
+def fetch(client: Any, resource_name: str, *, progress: bool = False, **filters: Any) -> pd.DataFrame:
     """Fetch ``resource_name`` through ``client`` and return its typed DataFrame.
 
     ``filters`` are the resource's own (see :data:`RESOURCES` / :func:`resource`; ``None`` values
     are ignored) plus ``limit`` (at most that many rows; tables built from full records also
     fetch at most that many of them). ``df.attrs["meta"]`` records the resource, the endpoint, the
     filters, when it was fetched, how many detail records were fetched and the request stats.
+    ``progress=True`` shows a progress bar while more than a page of full records is fetched.
     """
     res = resource(resource_name)
     given = {k: v for k, v in filters.items() if v is not None}
@@ -175,7 +176,7 @@ def fetch(client: Any, resource_name: str, **filters: Any) -> pd.DataFrame:
         records = _call(client, res.method, given)
         info = dict(getattr(records, "meta", None) or {})
         if res.detail is not None and res.needs is not None:
-            records, details = _with_details(client, res, records, limit)
+            records, details = _with_details(client, res, records, limit, progress)
             info["details"] = details
         df = frames.frame(res.kind, records, tz=tz)
     if res.site_column and "site" in given and res.site_column in df.columns:
@@ -189,10 +190,11 @@ def fetch(client: Any, resource_name: str, **filters: Any) -> pd.DataFrame:
 
 
 def fetch_order_tables(
-    client: Any, *, limit: int | None = None, **filters: Any
+    client: Any, *, limit: int | None = None, progress: bool = False, **filters: Any
 ) -> dict[str, pd.DataFrame]:
     """The matching orders' four tables (``orders`` full, ``lines``, ``payments``, ``options``):
-    the abridged list, then each full order, one request at a time."""
+    the abridged list, then each full order, one request at a time (``progress=True``: with a
+    progress bar)."""
     given = {k: v for k, v in filters.items() if v is not None}
     unknown = sorted(set(given) - set(_ORDER_FILTERS))
     if unknown:
@@ -205,7 +207,7 @@ def fetch_order_tables(
     before = _snapshot(client)
     listing = _call(client, "orders", given)
     res = _BY_NAME["lines"]
-    full, details = _with_details(client, res, listing, lim)
+    full, details = _with_details(client, res, listing, lim, progress)
     info = dict(getattr(listing, "meta", None) or {}) | {"details": details}
     out = frames.order_tables(full, tz=_tz(client))
     for kind, df in out.items():
@@ -248,7 +250,7 @@ def _key(record: Mapping[str, Any]) -> Any:
 
 
 def _with_details(
-    client: Any, res: Resource, records: Any, limit: int | None
+    client: Any, res: Resource, records: Any, limit: int | None, progress: bool = False
 ) -> tuple[list[Any], int]:
     """Replace abridged records by full ones (only those lacking ``res.needs``)."""
     assert res.detail is not None and res.needs is not None
@@ -256,14 +258,30 @@ def _with_details(
     if limit is not None:
         recs = recs[:limit]
     get = getattr(client, res.detail)
+    todo = sum(1 for rec in recs if res.needs not in rec and _key(rec) is not None)
+    bar = _bar(todo, res.name) if progress and todo > settings.PAGE_SIZE else None
     out, fetched = [], 0
-    for rec in recs:
-        if res.needs in rec or _key(rec) is None:
-            out.append(rec)
-        else:
-            out.append(get(_key(rec)))
-            fetched += 1
+    try:
+        for rec in recs:
+            if res.needs in rec or _key(rec) is None:
+                out.append(rec)
+            else:
+                out.append(get(_key(rec)))
+                fetched += 1
+                if bar is not None:
+                    bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
     return out, fetched
+
+
+def _bar(total: int, name: str) -> Any:
+    """A progress bar for a long run of one-request-per-record fetches (one request each: the
+    pull engine, ``--background``, does the same concurrently and resumably)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="order", desc=f"Kounta {name}: full orders", leave=False)
 
 
 def _one_order(client: Any, given: dict[str, Any], tz: Any) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -368,6 +368,7 @@ def test_error__unknown_site(connected, capsys):
 
 def test_error__bad_filter_syntax(connected, capsys):
     assert "KEY=VALUE" in one_line_error(connected, "%kounta orders --since 1h oops", capsys)
+    assert "%config Kounta.progress" in one_line_error(connected, "%kounta payments --since 1h progress=0", capsys)
 
 
 def test_error__not_logged_in(shell, capsys):  # noqa: F811

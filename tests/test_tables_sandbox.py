@@ -81,3 +81,15 @@ def test_tables_sandbox__inventory_and_status_per_site(client):
     assert set(inv["site_id"]) == sites
     status = tables.fetch(client, "status")
     assert set(status["site_id"]) == sites and status["online"].all()
+
+
+def test_tables__progress_bar_for_more_than_a_page_of_full_orders(client, capsys):
+    site = client.sites()[0]["id"]
+    quiet = tables.fetch(client, "payments", site=site, since=DAY, until=DAY, limit=60)
+    assert "full orders" not in capsys.readouterr().err
+    shown = tables.fetch(client, "payments", site=site, since=DAY, until=DAY, limit=60, progress=True)
+    err = capsys.readouterr().err
+    assert "Kounta payments: full orders" in err and "0/60" in err
+    assert shown.equals(quiet)
+    tables.fetch(client, "payments", site=site, since=DAY, until=DAY, limit=10, progress=True)
+    assert "full orders" not in capsys.readouterr().err  # a page or less: no bar
