@@ -449,7 +449,8 @@ class PullJob:
         population = pd.DataFrame(rows, columns=["order_id", "created_ts", "site_id", "x"]).set_index("order_id")
         with self._cv:
             ranks = dict(self._member_rank)
-        ranked = sorted(population.index, key=lambda oid: ranks.get(oid) or rank_key(self.seed, oid))
+        # the members' ranks were computed as they were listed; rank_key only for a stray late one
+        ranked = sorted(population.index, key=lambda oid: ranks[oid] if oid in ranks else rank_key(self.seed, oid))
         sample: list[int] = []
         for oid in ranked:
             if oid not in done:
