@@ -15,6 +15,7 @@ from .errors import (
     APIError,
     AuthError,
     ConfigError,
+    DataFileError,
     KountaError,
     NotFoundError,
     PagingError,
@@ -23,6 +24,7 @@ from .errors import (
     StateMismatchError,
     TokenExpiredError,
     TransportError,
+    WriteOutcomeUnknown,
 )
 
 __version__ = "0.1.0"
@@ -31,6 +33,7 @@ __all__ = [
     "APIError",
     "AuthError",
     "ConfigError",
+    "DataFileError",
     "Kounta",
     "KountaError",
     "NotFoundError",
@@ -40,6 +43,7 @@ __all__ = [
     "StateMismatchError",
     "TokenExpiredError",
     "TransportError",
+    "WriteOutcomeUnknown",
     "__version__",
     "load_ipython_extension",
     "start_sandbox",

@@ -9,11 +9,14 @@ sentence with no token, secret or authorisation header in it::
     │   ├── TokenExpiredError                      the token cannot be refreshed: reconnect
     │   └── StateMismatchError                     OAuth ``state`` did not match: possible CSRF
     ├── TransportError         (also ConnectionError)  network down, connection dropped, truncated body
+    │   └── WriteOutcomeUnknown                    a write's answer was lost: it may or may not have happened
     ├── RateLimitError                             still limited after the allowed retries
     ├── APIError                                   any other non-2xx answer (status, error, description)
     │   └── NotFoundError      (also LookupError)  404
     ├── PagingError                                the X-Next-Page cursor looped or misbehaved
-    └── PullError                                  a background pull failed or was misused
+    ├── PullError                                  a background pull failed or was misused
+    └── DataFileError          (also OSError)      a local file (cache, store, token file, dataset) is
+                                                   damaged, missing, removed mid-way or held by another process
 
 Library code raises these; only the IPython magics turn them into one-line ``UsageError``s.
 """
@@ -24,6 +27,7 @@ __all__ = [
     "APIError",
     "AuthError",
     "ConfigError",
+    "DataFileError",
     "KountaError",
     "NotFoundError",
     "PagingError",
@@ -32,6 +36,7 @@ __all__ = [
     "StateMismatchError",
     "TokenExpiredError",
     "TransportError",
+    "WriteOutcomeUnknown",
 ]
 
 
@@ -106,3 +111,26 @@ class PagingError(KountaError):
 
 class PullError(KountaError):
     """A background pull failed, was cancelled, or was used wrongly."""
+
+
+class WriteOutcomeUnknown(TransportError):
+    """A write (POST/PUT/DELETE) was sent but its answer was lost, and no natural key could prove
+    whether it landed. Re-sending might duplicate it: ``check`` says how to find out."""
+
+    def __init__(self, message: str, *, method: str, path: str, check: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.check = check
+
+
+class DataFileError(KountaError, OSError):
+    """A local file kounta_nb keeps (HTTP cache, pull store, token file, dataset) is damaged,
+    missing, was removed while in use, or is held by another process. ``path`` names it."""
+
+    def __init__(self, message: str, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:  # OSError's own __str__ would show "[Errno …]" forms
+        return str(self.args[0]) if self.args else ""
