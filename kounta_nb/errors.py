@@ -19,9 +19,15 @@ sentence with no token, secret or authorisation header in it::
                                                    damaged, missing, removed mid-way or held by another process
 
 Library code raises these; only the IPython magics turn them into one-line ``UsageError``s.
+
+Things worth knowing that are not failures (a damaged cache moved aside and rebuilt, data served
+from the cache in offline mode) are a :class:`KountaWarning`, issued with :func:`warn`: one
+sentence, never a traceback. The magics show each as one line.
 """
 
 from __future__ import annotations
+
+import warnings
 
 __all__ = [
     "APIError",
@@ -29,6 +35,7 @@ __all__ = [
     "ConfigError",
     "DataFileError",
     "KountaError",
+    "KountaWarning",
     "NotFoundError",
     "PagingError",
     "PullError",
@@ -37,6 +44,7 @@ __all__ = [
     "TokenExpiredError",
     "TransportError",
     "WriteOutcomeUnknown",
+    "warn",
 ]
 
 
@@ -134,3 +142,12 @@ class DataFileError(KountaError, OSError):
 
     def __str__(self) -> str:  # OSError's own __str__ would show "[Errno …]" forms
         return str(self.args[0]) if self.args else ""
+
+
+class KountaWarning(UserWarning):
+    """Something the user should know that is not a failure (one sentence)."""
+
+
+def warn(message: str, *, stacklevel: int = 3) -> None:
+    """Issue ``message`` as a :class:`KountaWarning` (pointing at the caller's caller by default)."""
+    warnings.warn(message, KountaWarning, stacklevel=stacklevel)

@@ -12,7 +12,7 @@ def test_errors_form_one_tree():
     for name in kounta_nb.__all__:
         obj = getattr(kounta_nb, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
-            assert issubclass(obj, kounta_nb.KountaError), name
+            assert issubclass(obj, kounta_nb.KountaError | kounta_nb.KountaWarning), name
 
 
 def test_token_expired_message_says_how_to_reconnect():
