@@ -1,5 +1,7 @@
 """Human date expressions for ``--since`` / ``--until``: ISO dates and datetimes, ``90min``,
-``12h``, ``30d``, ``2w``, ``6m`` (calendar months), ``1y``, ``today``, ``yesterday``, ``now``.
+``12h``, ``30d``, ``2w``, ``6m`` (calendar months), ``1y``, ``today``, ``yesterday``, ``now``;
+plus the one ISO timestamp reader of the client side (:func:`parse_timestamp`) and the one check
+of a ``since``/``until`` range (:func:`check_range`) that the client, the pull and the dry run share.
 
 Everything is resolved to a tz-aware ``datetime`` in the given zone (the company's, or the
 ``Kounta.timezone`` option), because the API's date-only filters are ambiguous about midnight
@@ -17,12 +19,21 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from .errors import ConfigError
 
-__all__ = ["LAST", "parse_moment", "span_text"]
+__all__ = [
+    "LAST",
+    "check_range",
+    "parse_moment",
+    "parse_timestamp",
+    "span_text",
+    "to_day",
+    "to_moment",
+]
 
 #: The keyword for "since the end of the previous pull of this resource".
 LAST = "last"
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(min|mo|m|h|d|w|y)\s*$", re.IGNORECASE)
+# ASCII digits only: ``²`` or ``٣`` pass str.isdigit() but are not numbers anyone typed on purpose.
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(min|mo|m|h|d|w|y)\s*$", re.IGNORECASE | re.ASCII)
 _UNITS = {"min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MONTHS = {"m": 1, "mo": 1, "y": 12}
 _HELP = (
@@ -53,25 +64,35 @@ def parse_moment(text: str, *, tz: tzinfo, now: datetime | None = None, end: boo
     if word == LAST:
         raise ConfigError("'last' only works for --since (it means: from the end of the previous pull).")
     match = _RELATIVE.match(raw)
-    if match:
-        amount = float(match.group(1))
-        unit = match.group(2).lower()
-        if unit in _MONTHS:
-            if not amount.is_integer():
-                raise ConfigError(f"Months and years must be whole numbers, not {raw!r}: {_HELP}.")
-            return _months_back(current, int(amount) * _MONTHS[unit])
-        return current - timedelta(**{_UNITS[unit]: amount})
-    return _parse_iso(raw, tz=tz, end=end)
+    try:
+        if match:
+            amount = float(match.group(1))
+            unit = match.group(2).lower()
+            if unit in _MONTHS:
+                if not amount.is_integer():
+                    raise ConfigError(f"Months and years must be whole numbers, not {raw!r}: {_HELP}.")
+                return _months_back(current, int(amount) * _MONTHS[unit])
+            return current - timedelta(**{_UNITS[unit]: amount})
+        return _parse_iso(raw, tz=tz, end=end)
+    except (OverflowError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"{raw!r} is outside the dates a calendar can hold: {_HELP}.") from None
 
 
 def _parse_iso(raw: str, *, tz: tzinfo, end: bool) -> datetime:
+    if not raw.isascii():
+        raise ConfigError(f"Cannot read {raw!r} as a date: {_HELP}.")
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
-            return _local_midnight(day + timedelta(days=1) if end else day, tz)
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
     except ValueError:
         raise ConfigError(f"Cannot read {raw!r} as a date: {_HELP}.") from None
+    if len(raw) == 10:
+        # OverflowError for 9999-12-31 as an end: the caller turns it into one sentence
+        return _local_midnight(day + timedelta(days=1) if end else day, tz)
     if moment.tzinfo is None:
         return moment.replace(tzinfo=tz)
     return moment.astimezone(tz)
@@ -87,6 +108,68 @@ def _months_back(moment: datetime, months: int) -> datetime:
 
 def _local_midnight(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def to_moment(value: object, *, tz: tzinfo, name: str, end: bool = False,
+              now: datetime | None = None) -> datetime:
+    """A ``datetime``, ``date`` or :func:`parse_moment` text → a tz-aware datetime in ``tz``.
+
+    A date means local midnight; with ``end=True`` a date (or date-only text) means the next
+    local midnight, so that day is included. Anything else is a :class:`ConfigError` naming
+    ``name`` (``since=12345`` is not read as a timestamp: say what you mean with a datetime).
+    """
+    try:
+        if isinstance(value, datetime):
+            moment = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+            return moment.astimezone(tz)
+        if isinstance(value, date):
+            return _local_midnight(value + timedelta(days=1) if end else value, tz)
+        if isinstance(value, str) and value.strip():
+            return parse_moment(value, tz=tz, now=now, end=end)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    except (OverflowError, ValueError):
+        raise ConfigError(f"{name}={value!r} is outside the dates a calendar can hold.") from None
+    raise ConfigError(
+        f"{name}={value!r} is not a date: use a datetime, a date or text such as '2026-05-01', "
+        "'30d' or 'yesterday'."
+    )
+
+
+def to_day(value: object, *, tz: tzinfo, name: str, now: datetime | None = None) -> date:
+    """A local calendar date (for the endpoints with a date in the path): a ``date``, a
+    ``datetime`` (its local date in ``tz``) or :func:`parse_moment` text (``2026-05-01``, ``7d``)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return to_moment(value, tz=tz, name=name, now=now).date()
+
+
+def check_range(since: datetime | None, until: datetime | None, *, now: datetime) -> None:
+    """The one check of a period, shared by the client, the pull and the dry run: ``since``
+    must not be in the future and must come before ``until`` (ConfigError otherwise)."""
+    if since is not None and since > now:
+        raise ConfigError(
+            f"since={since.isoformat(timespec='seconds')} is in the future: there are no orders "
+            "yet (use a past moment such as 7d or yesterday)."
+        )
+    if since is not None and until is not None and since >= until:
+        raise ConfigError(
+            f"since={since.isoformat(timespec='seconds')} is not before "
+            f"until={until.isoformat(timespec='seconds')}: swap them or widen the period."
+        )
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An API timestamp (``2026-05-29T11:14:06+10:00``, ``…Z``) → an aware datetime; ``None``
+    for anything else (missing, not a string, no offset, not a timestamp)."""
+    if not isinstance(value, str) or not value.isascii():
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def span_text(since: datetime | None, until: datetime | None) -> str:

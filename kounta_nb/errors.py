@@ -27,7 +27,9 @@ sentence, never a traceback. The magics show each as one line.
 
 from __future__ import annotations
 
+import difflib
 import warnings
+from collections.abc import Iterable
 
 __all__ = [
     "APIError",
@@ -44,6 +46,7 @@ __all__ = [
     "TokenExpiredError",
     "TransportError",
     "WriteOutcomeUnknown",
+    "did_you_mean",
     "warn",
 ]
 
@@ -151,3 +154,14 @@ class KountaWarning(UserWarning):
 def warn(message: str, *, stacklevel: int = 3) -> None:
     """Issue ``message`` as a :class:`KountaWarning` (pointing at the caller's caller by default)."""
     warnings.warn(message, KountaWarning, stacklevel=stacklevel)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'orders'?)"`` for a near-miss of one of ``choices``, else ``""`` — to
+    put into a one-line error right after the word that was not understood."""
+    options = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word).strip().lower(), options, n=1, cutoff=0.6)
+    if not close:
+        lowered = {o.lower(): o for o in options}
+        close = [lowered[m] for m in difflib.get_close_matches(str(word).strip().lower(), list(lowered), n=1, cutoff=0.6)]
+    return f" (did you mean {close[0]!r}?)" if close else ""
