@@ -41,10 +41,6 @@ RATE_LIMIT_BURST = 1
 HTTP_CACHE_FILE = "http_cache.sqlite"
 #: The HTTP cache used by ``Kounta.sandbox()`` unless told otherwise.
 SANDBOX_HTTP_CACHE_FILE = "sandbox_http_cache.sqlite"
-#: Request header that carries the company namespace into the cache key (not a secret; the API
-#: ignores it). requests-cache leaves ``Authorization`` out of the key, so without it two
-#: companies would share entries.
-COMPANY_HEADER = "X-Kounta-Company"
 #: Default redirect URI for the OAuth code flow when none is configured (an RFC 8252 loopback URI).
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 

@@ -6,13 +6,20 @@ only carries the decisions out, in one place.
 
 Caching (requests-cache, SQLite):
 
-* every cached GET is revalidated with ``If-None-Match`` (``always_revalidate``); a 304 is served
-  from the cache and counted as ``revalidated``;
-* records that cannot change any more (see :func:`kounta_nb.endpoints.is_settled`) are served
-  from the cache without a request (``from_cache``);
+* **fresh or an error**: every cached GET is revalidated with ``If-None-Match``; a cached body is
+  returned only after a 304 (counted as ``revalidated``). Entries are stored already expired
+  (``expire_after=0``) with ``stale_if_error=False``, so requests-cache never hands back a
+  cached body when the revalidation fails (requests-cache ≥ 1.3 does that for entries that never
+  expire, logging a traceback); a failed revalidation raises :class:`TransportError` like any
+  other failed request. :meth:`Transport.cached` is the one way to read an entry without a
+  request, for callers that prove freshness themselves;
+* offline mode (``offline=True``, opt-in) answers a failed GET with the cached body, marked
+  ``stale`` with the time it was stored, and one :class:`~kounta_nb.errors.KountaWarning`;
 * the cache key mixes in the company namespace (requests-cache leaves ``Authorization`` out of
-  its keys, so two companies would otherwise share entries); the token is never part of a key,
-  so an hourly refresh keeps every entry valid; ``Authorization`` is redacted from what is stored;
+  its keys, so two companies would otherwise share entries). The namespace is the company the
+  API itself named for these credentials (a ``GET companies/me`` answer), never a hint: until then
+  nothing is read from or written to the cache. The token is never part of a key, so an hourly
+  refresh keeps every entry valid; ``Authorization`` is redacted from what is stored;
 * only complete JSON answers with an ``ETag`` are stored, so a truncated body or a
   ``Limit exceeded`` page never poisons the cache.
 
@@ -51,7 +58,6 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from . import settings
 from .auth import Credentials, says_token_expired
-from .endpoints import is_settled
 from .errors import (
     APIError,
     AuthError,
@@ -61,6 +67,7 @@ from .errors import (
     RateLimitError,
     TokenExpiredError,
     TransportError,
+    warn,
 )
 
 __all__ = [
@@ -76,6 +83,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# requests-cache logs warnings and errors of its own (with tracebacks on some paths); with no
+# handler configured, Python's last-resort handler would print them to stderr, i.e. into the
+# notebook. Our own errors and KountaWarnings say what matters, once.
+logging.getLogger("requests_cache").addHandler(logging.NullHandler())
 
 #: Never part of a cache key and redacted from stored requests.
 IGNORED_PARAMETERS = (
@@ -112,9 +123,10 @@ class RequestStats:
 
     ``requests`` went over the network (each retry and revalidation counts); ``downloaded``
     brought a fresh body; ``revalidated`` were answered 304 and served from the cache;
-    ``from_cache`` were served from the cache without a request; ``retries`` repeated an attempt;
-    ``rate_limited`` answers said ``Limit exceeded``; ``waited_s`` seconds went to the rate limiter
-    and back-off.
+    ``from_cache`` were served from the cache without a request (:meth:`Transport.cached`);
+    ``stale`` were served from the cache in offline mode after a failed request; ``retries``
+    repeated an attempt; ``rate_limited`` answers said ``Limit exceeded``; ``waited_s`` seconds went
+    to the rate limiter and back-off.
     """
 
     requests: int = 0
@@ -123,6 +135,7 @@ class RequestStats:
     from_cache: int = 0
     retries: int = 0
     rate_limited: int = 0
+    stale: int = 0
     waited_s: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -366,7 +379,12 @@ def error_for(
 
 
 class ApiResponse:
-    """What :meth:`Transport.request` returns: the answer plus where it came from."""
+    """What :meth:`Transport.request` returns: the answer plus where it came from.
+
+    ``from_cache``: the body came from the HTTP cache; ``revalidated``: after a 304 (the API said
+    it is unchanged); ``stale``: served in offline mode after the API could not be reached, as it
+    was at ``fetched_at``. A fresh download has all three False.
+    """
 
     def __init__(
         self,
@@ -378,6 +396,7 @@ class ApiResponse:
         content: bytes,
         from_cache: bool = False,
         revalidated: bool = False,
+        stale: bool = False,
         fetched_at: datetime | None = None,
     ) -> None:
         self.method = method
@@ -387,6 +406,7 @@ class ApiResponse:
         self.content = content
         self.from_cache = from_cache
         self.revalidated = revalidated
+        self.stale = stale
         self.fetched_at = fetched_at or datetime.now(UTC)
         self._json: Any = ...
 
@@ -421,7 +441,8 @@ class ApiResponse:
         return self._json
 
     def __repr__(self) -> str:
-        source = "revalidated" if self.revalidated else "cache" if self.from_cache else "network"
+        source = ("stale" if self.stale else "revalidated" if self.revalidated
+                  else "cache" if self.from_cache else "network")
         return f"<ApiResponse {self.status_code} {self.method} {self.path} ({source})>"
 
 
@@ -434,6 +455,9 @@ class Transport:
 
     ``cache_path``: ``None`` = ``settings.http_cache_file()``, a path, or ``False`` for no cache.
     ``rate_limit``: requests per minute (``None`` = the API default for the credentials).
+    ``offline``: when a GET fails after every retry (dropped connections, cut-off bodies, 5xx),
+    answer with the cached copy marked ``stale`` instead of raising (one warning per outage);
+    off by default, because a cache is a speed-up, never a source of truth.
     """
 
     def __init__(
@@ -449,7 +473,7 @@ class Transport:
         timeout: float | tuple[float, float] = settings.TIMEOUT,
         backoff_base: float = settings.BACKOFF_BASE_S,
         backoff_max: float = settings.BACKOFF_MAX_S,
-        settled: Callable[[str, Any, datetime], bool] | None = is_settled,
+        offline: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -458,6 +482,8 @@ class Transport:
             raise ConfigError(f"The API base {api_base!r} is not an http(s) URL.")
         if not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigError("max_retries must be a whole number of at least 0.")
+        if not isinstance(offline, bool):
+            raise ConfigError("offline must be True or False.")
         self.api_base = api_base if api_base.endswith("/") else api_base + "/"
         self._origin = (parts.scheme, parts.netloc.lower())
         self.credentials = credentials
@@ -470,11 +496,16 @@ class Transport:
         self.timeout = timeout
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
-        self.settled = settled
+        self.offline = offline
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._plain = self._setup(requests.Session())
         self._cached: CachedSession | None = None
+        # The company the API named for these credentials (GET companies/me), which alone
+        # decides the cache namespace; a company_id passed in as a hint never does.
+        self._company: int | None = None
+        self._verify_lock = threading.Lock()
+        self._offline_since: datetime | None = None  # the outage being served from the cache
         # close() from one thread while a pull's workers are mid-request: the SQLite cache is
         # closed only when the last request in flight has left (closing it under a running query
         # crashes the interpreter), and requests after close() fail with one sentence.
@@ -490,8 +521,13 @@ class Transport:
                 CachedSession(
                     str(path),
                     backend="sqlite",
-                    expire_after=-1,
+                    # Stored already expired, revalidated on every use, never served on error:
+                    # requests-cache >= 1.3 returns an entry that never expires (-1) when its
+                    # revalidation raises ("stale if error", with a logged traceback).
+                    expire_after=0,
                     always_revalidate=True,
+                    stale_if_error=False,
+                    stale_while_revalidate=False,
                     allowable_codes=(200,),
                     allowable_methods=("GET",),
                     ignored_parameters=IGNORED_PARAMETERS,
@@ -511,8 +547,46 @@ class Transport:
         return session
 
     def _cache_key(self, request: Any, **kwargs: Any) -> str:
-        namespace = self.credentials.cache_namespace or "unscoped"
+        namespace = self.namespace
+        if namespace is None:  # unreachable: the cached session is used only with a namespace
+            raise TransportError("The HTTP cache was used before the company was known.")
         return f"{namespace}:{create_key(request, **kwargs)}"
+
+    # -- company namespace -------------------------------------------------------------------
+
+    @property
+    def company_id(self) -> int | None:
+        """The company the API named for these credentials (``GET companies/me``), or ``None``
+        before any such answer. Only this decides the cache namespace."""
+        return self._company
+
+    @property
+    def namespace(self) -> str | None:
+        """The cache namespace (``"company-<id>"``) of the verified company, or ``None``."""
+        company = self._company
+        if company is None:
+            return None
+        hint = self.credentials.company_id
+        if hint is not None and hint != company:
+            return None  # the credentials now claim another company: verify again first
+        return f"company-{company}"
+
+    def _note_company(self, path: str, response: ApiResponse) -> None:
+        """Remember the company a ``companies/me`` answer names."""
+        if not _is_me(path) or response.status_code != 200:
+            return
+        try:
+            body = response.json()
+        except KountaError:
+            return
+        if isinstance(body, dict) and isinstance(body.get("id"), int | str) and str(body["id"]).isdigit():
+            self._company = int(body["id"])
+
+    def _verify_company(self) -> None:
+        """Ask the API which company these credentials reach (one uncached request)."""
+        with self._verify_lock:
+            if self._company is None:
+                self._request("GET", "companies/me", params=None, json=None, headers=None, store=False)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -531,17 +605,49 @@ class Transport:
 
     @property
     def caching(self) -> bool:
-        """Whether responses are cached right now (a cache is set and the company is known)."""
-        return self._cached is not None and self.credentials.cache_namespace is not None
+        """Whether responses are cached right now (a cache is set and the company verified)."""
+        return self._cached is not None and self.namespace is not None
+
+    def _key(self, url: str, params: Mapping[str, Any] | None) -> str:
+        """The cache key requests-cache gives a GET of ``url`` with ``params``."""
+        assert self._cached is not None
+        request = self._cached.prepare_request(
+            requests.Request("GET", url, params=dict(params) if params else None)
+        )
+        return str(self._cached.cache.create_key(request))
 
     def forget(self, path_or_url: str) -> None:
         """Drop the cached GET of one URL (after a write changed the record)."""
-        if self._cached is None or self.credentials.cache_namespace is None:
+        if not self.caching:
             return
         url = self.url_for(path_or_url)
         with self._in_use():
-            request = self._cached.prepare_request(requests.Request("GET", url))
-            self._cached.cache.delete(self._cached.cache.create_key(request))
+            assert self._cached is not None
+            self._cached.cache.delete(self._key(url, None))
+
+    def cached(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> ApiResponse | None:
+        """The stored 200 answer to a GET, without any request (``from_cache=True``), or ``None``.
+
+        Only for callers that prove freshness themselves, e.g. an order detail whose
+        ``updated_at`` equals the one in a list page fetched or revalidated in the same call.
+        ``None`` when nothing is stored, the cache is off, or the company is not verified yet.
+        """
+        url = self.url_for(path_or_url)
+        if not self.caching:
+            return None
+        with self._in_use():
+            raw = self._stored(url, params)
+        if raw is None:
+            return None
+        self.stats.add(from_cache=1)
+        return self._answer("GET", url, raw, from_cache=True, fetched_at=_aware(raw.created_at))
+
+    def _stored(self, url: str, params: Mapping[str, Any] | None) -> CachedResponse | None:
+        assert self._cached is not None
+        raw = self._cached.cache.get_response(self._key(url, params))
+        if not isinstance(raw, CachedResponse) or raw.status_code != 200 or not cacheable(raw):
+            return None
+        return raw
 
     @property
     def closed(self) -> bool:
@@ -589,10 +695,17 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        store: bool = True,
     ) -> ApiResponse:
-        """Send one request with auth, cache, rate limit and retries; raise on any failure."""
+        """Send one request with auth, cache, rate limit and retries; raise on any failure.
+
+        A GET goes through the HTTP cache (revalidated with ``If-None-Match``; a stored body is
+        returned only after a 304) unless ``store=False``: then nothing is read from or written
+        to the cache, for bodies the caller keeps itself (the pull store's order details).
+        """
         with self._in_use():
-            return self._request(method, path_or_url, params=params, json=json, headers=headers)
+            return self._request(method, path_or_url, params=params, json=json, headers=headers,
+                                 store=store)
 
     def _request(
         self,
@@ -602,20 +715,47 @@ class Transport:
         params: Mapping[str, Any] | None,
         json: Any,
         headers: Mapping[str, str] | None,
+        store: bool,
     ) -> ApiResponse:
         method = method.upper()
         url = self.url_for(path_or_url)
         path = urlsplit(url).path
-        idempotent = method in IDEMPOTENT_METHODS
-        use_cache = method == "GET" and self.caching
-        session = self._cached if use_cache else self._plain
-        assert session is not None
-        if use_cache and self.settled is not None:
-            hit = self._settled_hit(url, params, headers)
-            if hit is not None:
-                self.stats.add(from_cache=1)
-                return hit
+        use_cache = method == "GET" and store and self._cached is not None
+        if use_cache and self._company is None and not _is_me(path):
+            self._verify_company()
+        namespace = self.namespace if use_cache else None
+        try:
+            response, raw = self._exchange(method, url, path, params, json, headers,
+                                           cached=namespace is not None)
+        except (TransportError, APIError) as exc:
+            stale = self._serve_stale(exc, method, url, params, namespace)
+            if stale is None:
+                raise
+            return stale
+        self._offline_since = None
+        if method == "GET":
+            self._note_company(path, response)
+            if (use_cache and namespace is None and self.namespace is not None
+                    and raw.status_code == 200 and cacheable(raw)):
+                # The answer that verified the company is the first entry of its namespace.
+                assert self._cached is not None
+                self._cached.cache.save_response(raw, self._key(url, params), datetime.now(UTC))
+        return response
 
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        *,
+        cached: bool,
+    ) -> tuple[ApiResponse, requests.Response]:
+        idempotent = method in IDEMPOTENT_METHODS
+        session = self._cached if cached else self._plain
+        assert session is not None
         attempt = 0
         limited = 0
         refreshed = False
@@ -650,6 +790,13 @@ class Transport:
                     + (f" (after {attempt} retries)." if attempt else ".")
                 ) from None
             self.stats.add(requests=1)
+            if getattr(raw, "from_cache", False) and not getattr(raw, "revalidated", False):
+                # A cached body that the API did not just confirm with a 304. With the settings
+                # above requests-cache never does this; should a version do it anyway, the answer
+                # is fetched again without the cache rather than trusted.
+                log.debug("requests-cache returned an unconfirmed cached body for %s; refetching.", path)
+                session = self._plain
+                continue
             status = raw.status_code
             content_type = raw.headers.get("Content-Type", "")
 
@@ -706,42 +853,56 @@ class Transport:
             if status >= 400:
                 raise error_for(status, content, content_type, method=method, path=path)
 
-            cached = isinstance(raw, CachedResponse)
-            self.stats.add(revalidated=1 if cached else 0, downloaded=0 if cached else 1)
+            revalidated = bool(getattr(raw, "revalidated", False))
+            self.stats.add(revalidated=1 if revalidated else 0, downloaded=0 if revalidated else 1)
             return ApiResponse(
                 method=method,
                 url=raw.url or url,
                 status_code=status,
                 headers=raw.headers,
                 content=content,
-                from_cache=cached,
-                revalidated=cached,
-                fetched_at=getattr(raw, "created_at", None),
-            )
+                from_cache=revalidated,
+                revalidated=revalidated,
+                fetched_at=_aware(getattr(raw, "created_at", None)) if revalidated else None,
+            ), raw
 
-    def _settled_hit(
-        self, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None
+    def _serve_stale(
+        self,
+        error: KountaError,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        namespace: str | None,
     ) -> ApiResponse | None:
-        assert self._cached is not None and self.settled is not None
-        raw = self._cached.request(
-            "GET", url, params=dict(params) if params else None, headers=dict(headers or {}),
-            only_if_cached=True,
+        """Offline mode: the cached answer to a GET that failed, marked stale; else ``None``."""
+        if not self.offline or method != "GET" or namespace is None or self._closed:
+            return None
+        if isinstance(error, APIError) and error.status < 500:
+            return None  # the API answered: a 4xx is the truth, not an outage
+        raw = self._stored(url, params)
+        if raw is None:
+            return None
+        stored = _aware(raw.expires or raw.created_at)
+        self.stats.add(stale=1)
+        if self._offline_since is None:
+            self._offline_since = stored
+            warn(
+                f"Offline mode: Kounta could not be reached ({str(error).rstrip('.')}); serving "
+                f"cached data from {stored:%Y-%m-%d %H:%M} UTC ({_age(stored)} old).",
+                stacklevel=2,
+            )
+        return self._answer("GET", url, raw, from_cache=True, stale=True, fetched_at=stored)
+
+    @staticmethod
+    def _answer(
+        method: str, url: str, raw: CachedResponse, *, from_cache: bool, fetched_at: datetime,
+        stale: bool = False,
+    ) -> ApiResponse:
+        return ApiResponse(
+            method=method, url=raw.url or url, status_code=raw.status_code, headers=raw.headers,
+            content=raw.content or b"", from_cache=from_cache, revalidated=False, stale=stale,
+            fetched_at=fetched_at,
         )
-        if not isinstance(raw, CachedResponse) or raw.status_code != 200:
-            return None
-        try:
-            body = _decode_json(raw.content)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        created = raw.created_at if raw.created_at.tzinfo else raw.created_at.replace(tzinfo=UTC)
-        if not self.settled(urlsplit(url).path, body, created):
-            return None
-        response = ApiResponse(
-            method="GET", url=raw.url or url, status_code=200, headers=raw.headers,
-            content=raw.content, from_cache=True, revalidated=False, fetched_at=created,
-        )
-        response._json = body
-        return response
 
     @staticmethod
     def _incomplete(method: str, status: int, content: bytes, content_type: str) -> bool:
@@ -768,6 +929,31 @@ class Transport:
     def __repr__(self) -> str:
         cache = str(self.cache_path) if self.cache_path else "off"
         return f"Transport({self.api_base!r}, {self.credentials!r}, cache={cache!r}, {self.limiter!r})"
+
+
+def _is_me(path: str) -> bool:
+    """Whether ``path`` asks which company the credentials reach (``…/companies/me``)."""
+    return path.rstrip("/").endswith("/companies/me") or path.strip("/") == "companies/me"
+
+
+def _aware(moment: datetime | None) -> datetime:
+    """requests-cache's timestamps as aware UTC datetimes (older versions store naive ones)."""
+    if moment is None:
+        return datetime.now(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _age(moment: datetime) -> str:
+    """``"3 h 5 min"``-style age of ``moment``."""
+    seconds = max(0, int((datetime.now(UTC) - moment).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else f"{seconds} s"
 
 
 def _safe_body(content: bytes) -> Any:

@@ -192,6 +192,8 @@ def test_limiter__concurrent_callers_never_exceed_the_rate_but_reach_95_percent(
 
 def test_cache__second_get_revalidates_with_if_none_match_and_gets_304(fake, tmp_path):
     t = basic_transport(fake, tmp_path)
+    t.request("GET", "companies/me")  # the company is verified before anything is cached
+    t.stats = RequestStats()
     first = t.request("GET", "companies/101/sites")
     second = t.request("GET", "companies/101/sites")
     assert (first.from_cache, first.revalidated) == (False, False)
@@ -242,15 +244,42 @@ def test_cache__no_secret_in_the_cache_file(fake, tmp_path):
         assert db.execute("select count(*) from responses").fetchone()[0] >= 2
 
 
-def test_cache__settled_order_served_without_a_request(fake, tmp_path):
+def test_cache__settled_order_is_revalidated_too(fake, tmp_path):
+    # No "settled order" shortcut: an old COMPLETE order is asked for again (a 304), because
+    # another client may have added a payment or changed its notes.
     t = basic_transport(fake, tmp_path)
     oid = fake.orders[101][1]["id"]  # COMPLETE, created in May
     t.request("GET", f"companies/101/orders/{oid}")
     count = len(fake.log)
     again = t.request("GET", f"companies/101/orders/{oid}")
-    assert again.from_cache and not again.revalidated
-    assert len(fake.log) == count
-    assert t.stats.from_cache == 1
+    assert again.from_cache and again.revalidated
+    assert len(fake.log) == count + 1 and fake.log[-1]["if_none_match"]
+    assert t.stats.from_cache == 0
+
+
+def test_cached__stored_answer_without_a_request(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    oid = fake.orders[101][1]["id"]
+    assert t.cached(f"companies/101/orders/{oid}") is None  # nothing stored (and not verified)
+    first = t.request("GET", f"companies/101/orders/{oid}")
+    count = len(fake.log)
+    hit = t.cached(f"companies/101/orders/{oid}")
+    assert hit is not None and hit.from_cache and not hit.revalidated and not hit.stale
+    assert hit.json() == first.json() and hit.status_code == 200
+    assert len(fake.log) == count and t.stats.from_cache == 1
+    assert t.cached(f"companies/101/orders/{oid}", {"x": "1"}) is None  # other params, other entry
+    assert basic_transport(fake, tmp_path, cache_path=False).cached(f"companies/101/orders/{oid}") is None
+
+
+def test_store_false__no_if_none_match_and_nothing_stored(fake, tmp_path):
+    t = basic_transport(fake, tmp_path)
+    oid = fake.orders[101][1]["id"]
+    first = t.request("GET", f"companies/101/orders/{oid}", store=False)
+    assert not first.from_cache and t.cached(f"companies/101/orders/{oid}") is None
+    t.request("GET", f"companies/101/orders/{oid}")  # now stored
+    again = t.request("GET", f"companies/101/orders/{oid}", store=False)
+    assert not again.from_cache and not again.revalidated
+    assert fake.log[-1]["if_none_match"] is None
 
 
 def test_cache__pending_order_always_revalidates(fake, tmp_path):
@@ -371,7 +400,8 @@ def test_tokens__expired_token_is_refreshed_and_the_call_retried_once(fake, tmp_
 def test_tokens__refreshed_ahead_of_expiry(fake, tmp_path):
     t = oauth_transport(fake, tmp_path, ttl=30)  # inside REFRESH_MARGIN_S
     t.request("GET", "companies/101/sites")
-    assert [e["path"] for e in fake.log][:2] == ["/v1/token", "/v1/companies/101/sites"]
+    # the refresh comes before the first API request (which verifies the company for the cache)
+    assert [e["path"] for e in fake.log][:3] == ["/v1/token", "/v1/companies/me", "/v1/companies/101/sites"]
 
 
 def test_tokens__revoked_refresh_token_raises_token_expired(fake, tmp_path):
@@ -431,6 +461,8 @@ def test_url_for__refuses_to_send_credentials_elsewhere(fake, tmp_path):
 
 def test_threads__shared_transport_with_cache(fake, tmp_path):
     t = basic_transport(fake, tmp_path)
+    t.request("GET", "companies/me")
+    t.stats = RequestStats()
     ids = [r["id"] for r in fake.orders[101]]
 
     def fetch(oid: int) -> int:
@@ -442,7 +474,7 @@ def test_threads__shared_transport_with_cache(fake, tmp_path):
     assert first == second == ids
     stats = t.stats.snapshot()
     assert stats.downloaded == len(ids)
-    assert stats.revalidated + stats.from_cache == len(ids)
+    assert stats.revalidated == len(ids)
 
 
 def test_no_secret_in_repr_logs_or_errors(fake, tmp_path, caplog):
