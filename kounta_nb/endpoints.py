@@ -35,13 +35,11 @@ __all__ = [
     "ORDER_FILTERS",
     "ORDER_QUERY_FILTERS",
     "ORDER_STATUSES",
-    "SETTLED_AFTER",
     "TABLES",
     "Endpoint",
     "OrderQuery",
     "Table",
     "endpoint",
-    "is_settled",
     "check_filters",
     "normalise_status",
     "order_path",
@@ -75,10 +73,6 @@ ORDER_FILTERS = (
     "site", "status", "register", "staff", "customer", "since", "until", "created",
     *_VALUE_FILTERS,
 )  # fmt: skip
-
-#: A completed order untouched for this long is treated as final: served from cache unasked.
-#: (Kept only until the transport stops asking; issue 10 removes the shortcut.)
-SETTLED_AFTER = timedelta(hours=6)
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _GROUP = re.compile(r"\[([^\[\]]*)\]")
@@ -561,21 +555,6 @@ def record_id(record: Mapping[str, Any]) -> str | None:
     if value in (None, ""):
         value = record.get("id")
     return None if value is None else str(value)
-
-
-def is_settled(path: str, record: Any, fetched_at: datetime) -> bool:
-    """Cache policy of the transport's cache-only shortcut (being removed by issue 10): a full
-    COMPLETE order untouched for :data:`SETTLED_AFTER`, or a processed reconciliation."""
-    if not isinstance(record, dict):
-        return False
-    segments = [s for s in path.split("?", 1)[0].strip("/").split("/") if s]
-    if len(segments) < 2 or not segments[-1].isdigit():
-        return False
-    kind = segments[-2]
-    if kind == "orders" and record.get("status") == "COMPLETE" and "lines" in record:
-        updated = parse_timestamp(record.get("updated_at")) or parse_timestamp(record.get("created_at"))
-        return updated is not None and fetched_at - updated >= SETTLED_AFTER
-    return kind == "reconciliations" and record.get("processed") is True
 
 
 def quote_segment(value: Any) -> str:
