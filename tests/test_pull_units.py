@@ -27,7 +27,7 @@ def test_store__page_and_cursor_are_written_together(tmp_path: Path) -> None:
     assert (newest.lo_ts, newest.done, newest.pages, newest.oldest_ts) == (50.0, True, 2, 60.0)
     assert (oldest.lo_ts, oldest.done, oldest.next_url) == (0.0, False, None)
     assert {m[0] for m in store.members("k")} == {2**60, 2**60 + 1, 2**60 + 2}  # 64-bit ids intact
-    store.save_detail({"id_str": str(2**60), "lines": []}, "u")
+    store.save_detail({"id_str": str(2**60), "updated_at": "u", "lines": []})  # keyed by the body's own version
     store.save_missing(2**60 + 1, "u")
     assert store.detail_versions() == {2**60: ("u", False), 2**60 + 1: ("u", True)}
     assert [r["id_str"] for r in store.details([2**60, 2**60 + 1])] == [str(2**60)]

@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..dates import LAST, parse_moment
 from ..endpoints import normalise_status
-from ..errors import ConfigError, KountaError, NotFoundError, PullError
+from ..errors import ConfigError, DataFileError, KountaError, NotFoundError, PullError
 from ._api import Api, created_ts, iso
-from .store import PullStore, order_id, store_path
+from .orders_view import StoredOrders
+from .store import PullStore, order_id, store_path, timestamp
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +50,10 @@ INCREMENTAL_OVERLAP = timedelta(hours=6)
 #: Estimate dimensions: known for every listed order (post-strata) or only from details (domains).
 KNOWN_GROUPS = ("hour", "weekday", "day", "site")
 DETAIL_GROUPS = ("product", "category")
+#: A fetched body older than its listed ``updated_at`` is asked for again this often, with a
+#: doubling pause from STALE_BACKOFF_S (a replica catching up), before the pull fails.
+STALE_RETRIES = 3
+STALE_BACKOFF_S = 0.5
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 State = Literal["starting", "listing", "fetching", "finished", "failed", "cancelled"]
@@ -149,6 +154,14 @@ def plan_slices(since_ts: float, until_ts: float | None, end_ts: float, count: i
             hi = until_ts
         out.append((edges[i], hi))
     return out[::-1]
+
+
+def _same_moment(a: str | None, b: str | None) -> bool:
+    """Whether two API timestamps name the same instant (offsets may be written differently)."""
+    if a == b:
+        return True
+    ta, tb = timestamp(a), timestamp(b)
+    return ta is not None and ta == tb
 
 
 def _duration(seconds: float) -> str:
@@ -376,23 +389,37 @@ class PullJob:
             )
 
     @property
-    def orders(self) -> list[dict[str, Any]]:
-        """The full order records fetched so far (this pull's orders only), newest first."""
-        ids = [oid for oid, _ in sorted(self._members_snapshot().items(), key=lambda kv: -kv[1][0])]
-        have = set(self._done_ids_snapshot())
-        records = list(self.store.details([i for i in ids if i in have]))
-        records.sort(key=lambda r: r.get("created_at") or "", reverse=True)
-        return records
+    def orders(self) -> StoredOrders:
+        """The full orders fetched so far (this pull's orders only), newest first.
+
+        A read-only sequence backed by the store: only the ids are held in memory; iterating
+        streams bodies 2,000 at a time, ``job.orders[i]`` reads one, ``list(job.orders)``
+        materialises them all (several hundred MB for a six-month pull: prefer :meth:`frames`).
+        """
+        members = self._members_snapshot()
+        have = self._done_ids_snapshot()
+        ids = [oid for oid, _ in sorted(members.items(), key=lambda kv: -kv[1][0]) if oid in have]
+        return StoredOrders(self.store, ids)
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """DataFrames of what is in so far: ``orders``, ``lines``, ``payments``, ``options`` (full
-        orders via :func:`kounta_nb.frames.order_tables`) and ``listed`` (every abridged order)."""
+        orders via :func:`kounta_nb.frames.order_tables`) and ``listed`` (every abridged order).
+
+        Built from the store 2,000 orders at a time, so no dict per order stays alive: memory
+        holds the frames themselves plus one chunk.
+        """
         from .. import frames as _frames
 
         meta = {"endpoint": self._api.list_path(self.site, self.status), "since": iso(self.since),
                 "until": iso(self.until) if self.until else None, "pull": self.progress.as_dict()}
-        tables = _frames.order_tables(self.orders, self.tz, meta=meta)
-        tables["listed"] = _frames.frame("orders", self.store.summaries(self.key), tz=self.tz, meta=meta)
+        parts: dict[str, list[pd.DataFrame]] = {}
+        for chunk in self.orders.chunks():
+            for name, df in _frames.order_tables(chunk, self.tz, meta=meta).items():
+                parts.setdefault(name, []).append(df)
+        tables = {name: _frames.concat(dfs) for name, dfs in parts.items()} or \
+            _frames.order_tables([], self.tz, meta=meta)
+        listed = [_frames.frame("orders", chunk, tz=self.tz, meta=meta) for chunk in self.store.iter_summaries(self.key)]
+        tables["listed"] = _frames.concat(listed) if listed else _frames.frame("orders", [], tz=self.tz, meta=meta)
         return tables
 
     def estimate(
@@ -510,14 +537,23 @@ class PullJob:
                 self._state = "failed"
         finally:
             self._finished_at = time.monotonic()
-            try:
-                high = max((ts for ts, _, _ in self._members_snapshot().values()), default=None)
-                self.store.set_pull_state(self.key, self._state, high_water=high)
-            except Exception:  # noqa: BLE001 - the store may be closed by the user; state is in memory
-                pass
+            self._record_final_state()
             self._update_bar(final=True)
             with self._cv:
                 self._cv.notify_all()
+
+    def _record_final_state(self) -> None:
+        """Write the outcome to the store; a pull whose store vanished is not 'finished'."""
+        try:
+            high = max((ts for ts, _, _ in self._members_snapshot().values()), default=None)
+            self.store.set_pull_state(self.key, self._state, high_water=high)
+        except DataFileError as exc:
+            with self._cv:
+                if self._state == "finished":
+                    self._state = "failed"
+                    self._error = exc
+        except Exception:  # noqa: BLE001 - the store may be closed by the user; state is in memory
+            pass
 
     def _prepare(self) -> None:
         until_ts = self.until.timestamp() if self.until else None
@@ -585,7 +621,7 @@ class PullJob:
         self._members[oid] = (ts, site, total)
         if not self.details:
             return
-        if version is not None and version[0] == updated:
+        if version is not None and _same_moment(version[0], updated):
             if version[1]:
                 self._missing.add(oid)
             elif oid not in self._done_ids:
@@ -704,26 +740,43 @@ class PullJob:
     def _do_detail(self, item: tuple[int, int, str | None]) -> None:
         _, oid, updated = item
         try:
-            record = self._api.order(oid)
+            record = self._fetch_current(oid, updated)
         except NotFoundError:
             self.store.save_missing(oid, updated)
             with self._cv:
-                self._note_request()
                 self._missing.add(oid)
                 self._cv.notify_all()
             return
         except KountaError:
             with self._cv:
-                self._note_request()
                 heapq.heappush(self._heap, item)
             raise
-        self.store.save_detail(record, updated)
+        self.store.save_detail(record)
         with self._cv:
             self._lines_cache.pop(oid, None)
-            self._note_request(None)
             self._counts.details_fetched += 1
             self._done_ids.add(oid)
             self._cv.notify_all()
+
+    def _fetch_current(self, oid: int, listed: str | None) -> dict[str, Any]:
+        """The order's body, at least as new as the list said (a body is never trusted only
+        because the transport returned it): an older one is asked for again, then fails."""
+        wanted = timestamp(listed)
+        for attempt in range(STALE_RETRIES + 1):
+            try:
+                record = self._api.order(oid)
+            finally:
+                with self._cv:
+                    self._note_request()
+            own = timestamp(record.get("updated_at"))
+            if wanted is None or (own is not None and own >= wanted):
+                return record
+            if attempt < STALE_RETRIES:
+                self._stop.wait(STALE_BACKOFF_S * 2**attempt)
+        raise PullError(
+            f"Kounta kept answering order {oid} with an older version (updated {record.get('updated_at')}) "
+            f"than its list shows ({listed}); the pull stopped rather than keep stale data."
+        )
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -796,10 +849,9 @@ class PullJob:
         what = " ".join(str(err).split()) if err is not None else "unknown error"
         with self._cv:
             done, total = len(self._done_ids), len(self._member_rank)
-        return (
-            f"The pull stopped after {done:,} of {total:,} listed orders: {what} "
-            "Everything fetched so far is kept; run the same pull again to resume."
-        ).replace(".. ", ". ")
+        kept = "" if isinstance(err, DataFileError) else \
+            " Everything fetched so far is kept; run the same pull again to resume."
+        return f"The pull stopped after {done:,} of {total:,} listed orders: {what}{kept}".replace(".. ", ". ")
 
     def _close_bar(self) -> None:
         if self._bar is not None:

@@ -2,87 +2,75 @@
 
 What is kept:
 
-- ``orders``  every abridged order a list page returned (id, created/updated time, status, site,
-  total and the summary JSON), whichever pull listed it;
-- ``details`` the full order records fetched one by one, with the ``updated_at`` they were fetched
-  at (an order whose listed ``updated_at`` is unchanged is never fetched again);
-- ``pulls``   one row per pull definition (site, status, period) with its state and high-water mark;
-- ``slices``  the time slices a pull walks, with the ``X-Next-Page`` cursor reached so far, written in
-  the same transaction as the page's orders (a pull killed at any point resumes exactly there);
-- ``members`` which orders belong to which pull.
+- ``orders``   every abridged order a list page returned (id, created/updated time, status, site,
+  total and the packed summary), whichever pull listed it;
+- ``details``  each full order **once**, packed (zlib with a dictionary trained on the store's own
+  first orders, see :mod:`kounta_nb.pull._codec`), with the ``updated_at`` *of the body itself*:
+  an order is reused only while a list fetched in the same run shows that same ``updated_at``;
+- ``pulls``    one row per pull definition (site, status, period) with its state and high-water mark;
+- ``slices``   the time slices a pull walks, with the ``X-Next-Page`` cursor reached so far, written
+  in the same transaction as the page's orders (a pull killed at any point resumes exactly there);
+- ``members``  which orders belong to which pull;
+- ``claims``   which process is fetching which order right now (a lease), so two kernels pulling
+  into one store share the work instead of fetching the same details twice.
 
-The file lives in :func:`kounta_nb.settings.cache_dir`; its name carries a hash of the API base and
-the company id, so two companies (or the sandbox and production) never mix.
+The file lives in :func:`kounta_nb.settings.cache_dir` (``0600`` in a ``0700`` directory); its name
+carries a hash of the API base and the company id, so two companies (or the sandbox and
+production) never mix. A damaged file is moved aside and started afresh with one warning; a file
+removed or replaced while a pull runs stops the pull with one sentence (see :mod:`._storefile`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from .. import settings
+from ..errors import DataFileError, warn
+from ._codec import TRAIN_AFTER, Codec, train
+from ._storefile import SCHEMA, SCHEMA_VERSION, connect, damaged, file_identity
 
-__all__ = ["PullRecord", "PullStore", "SliceState", "store_path"]
+__all__ = ["ClaimResult", "PullRecord", "PullStore", "SliceState", "order_id", "store_path", "timestamp"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    id INTEGER PRIMARY KEY,
-    created_ts REAL NOT NULL,
-    updated_at TEXT,
-    status TEXT,
-    site_id INTEGER,
-    total REAL,
-    summary TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS orders_created ON orders (created_ts);
-CREATE TABLE IF NOT EXISTS details (
-    id INTEGER PRIMARY KEY,
-    updated_at TEXT,
-    record TEXT,
-    missing INTEGER NOT NULL DEFAULT 0,
-    fetched_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pulls (
-    key TEXT PRIMARY KEY,
-    site INTEGER,
-    status TEXT NOT NULL,
-    since_ts REAL NOT NULL,
-    until_ts REAL,
-    state TEXT NOT NULL,
-    started REAL NOT NULL,
-    finished REAL,
-    high_water REAL
-);
-CREATE TABLE IF NOT EXISTS slices (
-    pull_key TEXT NOT NULL,
-    lo_ts REAL NOT NULL,
-    hi_ts REAL,
-    next_url TEXT,
-    done INTEGER NOT NULL DEFAULT 0,
-    pages INTEGER NOT NULL DEFAULT 0,
-    listed INTEGER NOT NULL DEFAULT 0,
-    oldest_ts REAL,
-    PRIMARY KEY (pull_key, lo_ts)
-);
-CREATE TABLE IF NOT EXISTS members (
-    pull_key TEXT NOT NULL,
-    order_id INTEGER NOT NULL,
-    PRIMARY KEY (pull_key, order_id)
-) WITHOUT ROWID;
-"""
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+#: Rows per ``IN (…)`` query (SQLite's default limit on variables is far above it).
+_BATCH = 500
+ClaimResult = Literal["mine", "have", "missing", "busy"]
 
 
 def store_path(api_base: str, company_id: int, directory: Path | None = None) -> Path:
     """The store file for one company on one API base (a hash, so no URL ends up in a file name)."""
     digest = hashlib.sha256(f"{api_base.rstrip('/')}|{company_id}".encode()).hexdigest()[:16]
     return (directory or settings.cache_dir()) / f"pull-{company_id}-{digest}.sqlite"
+
+
+def timestamp(text: object) -> float | None:
+    """An API timestamp (ISO 8601 with offset, or ``Z``) as epoch seconds; None when unreadable."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
+
+
+def order_id(record: dict[str, Any]) -> int:
+    """The order's id, preferring ``id_str`` (64-bit ids lose precision as JSON numbers elsewhere)."""
+    value = record.get("id_str") or record.get("id")
+    if value is None:
+        raise ValueError("order record without an id")
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,18 +101,39 @@ class PullRecord:
     high_water: float | None
 
 
+def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn SQLite's exceptions into one-line :class:`DataFileError`s naming the file."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            store = args[0]
+            assert isinstance(store, PullStore)
+            raise store._failure(exc) from None
+
+    return wrapper
+
+
 class PullStore:
-    """Thread-safe access to one company's pull store (one connection guarded by a lock)."""
+    """Thread-safe access to one company's pull store (one connection guarded by a lock).
+
+    Several processes may use one file at once (SQLite WAL): they share details through
+    :meth:`claim`. Every write first checks that the file at :attr:`path` is still the one opened.
+    """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path).expanduser()
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        self._codec = Codec()
+        self._migrated: tuple[int, int, int] | None = None
+        self._db = connect(self.path, self._migrate)
+        self._identity = file_identity(self.path)
+        self._closed = False
+        self._load_dictionaries()
+        if self._migrated is not None:
+            self._finish_migration(*self._migrated)
 
     def __repr__(self) -> str:
         return f"PullStore({str(self.path)!r})"
@@ -132,10 +141,13 @@ class PullStore:
     def close(self) -> None:
         """Close the connection (the file stays)."""
         with self._lock:
-            self._db.close()
+            if not self._closed:
+                self._closed = True
+                self._db.close()
 
     # -- pulls -------------------------------------------------------------------------------
 
+    @_guarded
     def pull(self, key: str) -> PullRecord | None:
         """The stored pull with this key, if any."""
         with self._lock:
@@ -146,6 +158,7 @@ class PullStore:
             ).fetchone()
         return PullRecord(*row) if row else None
 
+    @_guarded
     def last_finished(self, site: int | None, status: str) -> PullRecord | None:
         """The finished pull for this site and status that reached furthest (for ``since="last"``)."""
         with self._lock:
@@ -157,6 +170,7 @@ class PullStore:
             ).fetchone()
         return PullRecord(*row) if row else None
 
+    @_guarded
     def begin_pull(
         self,
         key: str,
@@ -193,17 +207,16 @@ class PullStore:
                         "oldest_ts = NULL WHERE pull_key = ?",
                         (key,),
                     )
-                self._db.execute(
-                    "UPDATE pulls SET state = 'running', started = ? WHERE key = ?", (now, key)
-                )
+                self._db.execute("UPDATE pulls SET state = 'running', started = ? WHERE key = ?", (now, key))
                 resumed = True
             record = self.pull(key)
         assert record is not None
         return record, resumed
 
+    @_guarded
     def set_pull_state(self, key: str, state: str, *, high_water: float | None = None) -> None:
         """Record a pull's state (``running``, ``finished``, ``failed``, ``cancelled``)."""
-        with self._lock:
+        with self._lock, self._tx():
             if state == "finished":
                 self._db.execute(
                     "UPDATE pulls SET state = ?, finished = ?, "
@@ -213,6 +226,7 @@ class PullStore:
             else:
                 self._db.execute("UPDATE pulls SET state = ? WHERE key = ?", (state, key))
 
+    @_guarded
     def slices(self, key: str) -> list[SliceState]:
         """The pull's slices, newest first."""
         with self._lock:
@@ -223,25 +237,17 @@ class PullStore:
             ).fetchall()
         return [SliceState(lo, hi, nxt, bool(done), pages, listed, old) for lo, hi, nxt, done, pages, listed, old in rows]
 
+    @_guarded
     def record_orders(self, key: str, summaries: Sequence[dict[str, Any]], created: Sequence[float]) -> None:
         """Store listed orders as members of the pull without moving any cursor."""
-        rows = _order_rows(summaries, created)
+        rows = self._order_rows(summaries, created)
         with self._lock, self._tx():
             self._upsert_orders(rows)
             self._db.executemany(
                 "INSERT OR IGNORE INTO members (pull_key, order_id) VALUES (?, ?)", [(key, r[0]) for r in rows]
             )
 
-    def _upsert_orders(self, rows: list[tuple[Any, ...]]) -> None:
-        self._db.executemany(
-            "INSERT INTO orders (id, created_ts, updated_at, status, site_id, total, summary) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-            "created_ts = excluded.created_ts, updated_at = excluded.updated_at, "
-            "status = excluded.status, site_id = excluded.site_id, total = excluded.total, "
-            "summary = excluded.summary",
-            rows,
-        )
-
+    @_guarded
     def record_page(
         self,
         key: str,
@@ -251,7 +257,7 @@ class PullStore:
         next_url: str | None,
     ) -> int:
         """Store one list page and move the slice's cursor, atomically; returns new members."""
-        rows = _order_rows(summaries, created)
+        rows = self._order_rows(summaries, created)
         with self._lock, self._tx():
             self._upsert_orders(rows)
             before = self._db.total_changes
@@ -272,6 +278,7 @@ class PullStore:
 
     # -- orders and details --------------------------------------------------------------------
 
+    @_guarded
     def members(self, key: str) -> list[tuple[int, float, str | None, int | None, float | None]]:
         """``(id, created_ts, updated_at, site_id, total)`` of every order listed by the pull."""
         with self._lock:
@@ -282,66 +289,166 @@ class PullStore:
             ).fetchall()
 
     def summaries(self, key: str) -> list[dict[str, Any]]:
-        """The abridged list records of the pull's orders."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT o.summary FROM members m JOIN orders o ON o.id = m.order_id "
-                "WHERE m.pull_key = ? ORDER BY o.created_ts DESC",
-                (key,),
-            ).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        """The abridged list records of the pull's orders, newest first (all in memory: prefer
+        :meth:`iter_summaries` for big pulls)."""
+        return [record for chunk in self.iter_summaries(key) for record in chunk]
 
+    def iter_summaries(self, key: str, *, chunk: int = 2000) -> Iterator[list[dict[str, Any]]]:
+        """The pull's abridged list records, newest first, ``chunk`` at a time."""
+        after: tuple[float, int] | None = None
+        while True:
+            rows = self._summary_rows(key, after, chunk)
+            if not rows:
+                return
+            after = (rows[-1][0], rows[-1][1])
+            yield [self._unpack(blob) for _, _, blob in rows]
+            if len(rows) < chunk:
+                return
+
+    @_guarded
+    def _summary_rows(self, key: str, after: tuple[float, int] | None, chunk: int) -> list[tuple[float, int, bytes]]:
+        cursor = "" if after is None else "AND (o.created_ts, o.id) < (?, ?) "
+        # walk the created_ts index backwards (no sort per chunk), keeping the pull's members
+        with self._lock:
+            return self._db.execute(
+                "SELECT o.created_ts, o.id, o.summary FROM orders o INDEXED BY orders_created "
+                "WHERE EXISTS (SELECT 1 FROM members m WHERE m.pull_key = ? AND m.order_id = o.id) "
+                f"{cursor}ORDER BY o.created_ts DESC, o.id DESC LIMIT ?",
+                (key, *(after or ()), chunk),
+            ).fetchall()
+
+    @_guarded
     def detail_versions(self, ids: Iterable[int] | None = None) -> dict[int, tuple[str | None, bool]]:
-        """``id → (updated_at, missing)`` of the stored details (all, or only ``ids``)."""
+        """``id → (updated_at of the stored body, missing)`` (all, or only ``ids``)."""
         with self._lock:
             if ids is None:
                 rows = self._db.execute("SELECT id, updated_at, missing FROM details").fetchall()
             else:
                 rows = []
                 id_list = list(ids)
-                for start in range(0, len(id_list), 500):
-                    chunk = id_list[start : start + 500]
+                for start in range(0, len(id_list), _BATCH):
+                    part = id_list[start : start + _BATCH]
                     rows += self._db.execute(
-                        f"SELECT id, updated_at, missing FROM details WHERE id IN ({','.join('?' * len(chunk))})",
-                        chunk,
+                        f"SELECT id, updated_at, missing FROM details WHERE id IN ({','.join('?' * len(part))})",
+                        part,
                     ).fetchall()
         return {i: (u, bool(m)) for i, u, m in rows}
 
-    def save_detail(self, record: dict[str, Any], listed_updated_at: str | None) -> None:
-        """Store one full order; ``listed_updated_at`` is what the list said (the freshness key)."""
+    @_guarded
+    def save_detail(self, record: dict[str, Any], *, owner: str | None = None) -> None:
+        """Store one full order as fetched, keyed by the body's own ``updated_at`` (and release
+        ``owner``'s claim on it in the same transaction)."""
         oid = order_id(record)
-        updated = listed_updated_at or record.get("updated_at")
-        with self._lock:
+        updated = record.get("updated_at")
+        site = record.get("site_id")
+        row = (oid, site if isinstance(site, int) else -1, timestamp(record.get("created_at")) or 0.0, updated,
+               timestamp(updated), self._pack(record), time.time())
+        with self._lock, self._tx():
             self._db.execute(
-                "INSERT INTO details (id, updated_at, record, missing, fetched_at) VALUES (?, ?, ?, 0, ?) "
-                "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, "
-                "record = excluded.record, missing = 0, fetched_at = excluded.fetched_at",
-                (oid, updated, json.dumps(record, separators=(",", ":")), time.time()),
+                "INSERT INTO details (id, site_id, created_ts, updated_at, updated_ts, body, missing, fetched_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(id) DO UPDATE SET site_id = excluded.site_id, "
+                "created_ts = excluded.created_ts, updated_at = excluded.updated_at, "
+                "updated_ts = excluded.updated_ts, body = excluded.body, missing = 0, fetched_at = excluded.fetched_at",
+                row,
             )
+            if owner is not None:
+                self._db.execute("DELETE FROM claims WHERE order_id = ? AND owner = ?", (oid, owner))
+        self._maybe_train()
 
-    def save_missing(self, oid: int, listed_updated_at: str | None) -> None:
+    @_guarded
+    def save_missing(self, oid: int, listed_updated_at: str | None, *, owner: str | None = None) -> None:
         """Remember that an order listed earlier is gone (404), so it is not asked for again."""
-        with self._lock:
+        with self._lock, self._tx():
             self._db.execute(
-                "INSERT INTO details (id, updated_at, record, missing, fetched_at) VALUES (?, ?, NULL, 1, ?) "
-                "ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, record = NULL, "
-                "missing = 1, fetched_at = excluded.fetched_at",
-                (oid, listed_updated_at, time.time()),
+                "INSERT INTO details (id, updated_at, updated_ts, body, missing, fetched_at) "
+                "VALUES (?, ?, ?, NULL, 1, ?) ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, "
+                "updated_ts = excluded.updated_ts, body = NULL, missing = 1, fetched_at = excluded.fetched_at",
+                (oid, listed_updated_at, timestamp(listed_updated_at), time.time()),
             )
+            if owner is not None:
+                self._db.execute("DELETE FROM claims WHERE order_id = ? AND owner = ?", (oid, owner))
 
     def details(self, ids: Iterable[int]) -> Iterator[dict[str, Any]]:
         """The stored full records of ``ids`` (missing ones are skipped)."""
         id_list = list(ids)
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start : start + 500]
-            with self._lock:
-                rows = self._db.execute(
-                    f"SELECT record FROM details WHERE missing = 0 AND id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchall()
-            for (text,) in rows:
-                yield json.loads(text)
+        for start in range(0, len(id_list), _BATCH):
+            for blob in self._detail_blobs(id_list[start : start + _BATCH]):
+                yield self._unpack(blob)
 
+    @_guarded
+    def _detail_blobs(self, ids: list[int]) -> list[bytes]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT body FROM details WHERE missing = 0 AND id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+        return [blob for (blob,) in rows]
+
+    def iter_bodies(
+        self,
+        key: str | None = None,
+        *,
+        chunk: int = 2000,
+        site: int | None = None,
+        since_ts: float | None = None,
+        until_ts: float | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Full orders, decompressed, ``chunk`` at a time, ordered by ``(site_id, created_at)``.
+
+        ``key``: only the orders of that pull (None: every order in the store). ``site``,
+        ``since_ts``/``until_ts`` (epoch seconds, ``[since, until)`` on ``created_at``) narrow it
+        further, e.g. to one partition. Memory stays bounded by ``chunk``: each chunk is read by
+        one query that resumes after the last row of the previous one (orders stored meanwhile
+        appear if they sort after it).
+        """
+        if not isinstance(chunk, int) or chunk < 1:
+            raise ValueError("chunk must be a positive whole number")
+        after: tuple[int, float, int] | None = None
+        while True:
+            rows = self._body_rows(key, after, chunk, site, since_ts, until_ts)
+            if not rows:
+                return
+            last = rows[-1]
+            after = (last[0], last[1], last[2])
+            yield [self._unpack(blob) for *_, blob in rows]
+            if len(rows) < chunk:
+                return
+
+    @_guarded
+    def _body_rows(
+        self,
+        key: str | None,
+        after: tuple[int, float, int] | None,
+        chunk: int,
+        site: int | None,
+        since_ts: float | None,
+        until_ts: float | None,
+    ) -> list[tuple[int, float, int, bytes]]:
+        where = ["d.missing = 0"]
+        args: list[Any] = []
+        join = ""
+        if key is not None:
+            join = "JOIN members m ON m.order_id = d.id AND m.pull_key = ? "
+            args.append(key)
+        if site is not None:
+            where.append("d.site_id = ?")
+            args.append(site)
+        if since_ts is not None:
+            where.append("d.created_ts >= ?")
+            args.append(since_ts)
+        if until_ts is not None:
+            where.append("d.created_ts < ?")
+            args.append(until_ts)
+        if after is not None:
+            where.append("(d.site_id, d.created_ts, d.id) > (?, ?, ?)")
+            args.extend(after)
+        sql = (
+            "SELECT d.site_id, d.created_ts, d.id, d.body FROM details d INDEXED BY details_site_created "
+            f"{join}WHERE {' AND '.join(where)} ORDER BY d.site_id, d.created_ts, d.id LIMIT ?"
+        )
+        with self._lock:
+            return self._db.execute(sql, (*args, chunk)).fetchall()
+
+    @_guarded
     def counts(self) -> dict[str, int]:
         """How many orders, details and pulls the store holds."""
         with self._lock:
@@ -351,10 +458,185 @@ class PullStore:
                 "pulls": self._db.execute("SELECT COUNT(*) FROM pulls").fetchone()[0],
             }
 
+    def disk_bytes(self) -> int:
+        """Bytes on disk: the file and its SQLite side files."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                total += os.stat(f"{self.path}{suffix}").st_size
+            except FileNotFoundError:
+                pass
+        return total
+
+    # -- claims: two processes, one store --------------------------------------------------------
+
+    @_guarded
+    def claim(self, oid: int, listed_updated_at: str | None, owner: str, *, lease_s: float,
+              alive: Callable[[str], bool]) -> tuple[ClaimResult, float]:
+        """Take the right to fetch order ``oid`` for ``lease_s`` seconds, in one transaction.
+
+        Returns ``("have", 0)`` when the store already holds a body at least as new as the list
+        says (another process fetched it), ``("missing", 0)`` when it is known to be gone,
+        ``("busy", expires)`` while another live owner holds the claim, else ``("mine", expires)``.
+        ``alive(owner)`` says whether another claimer still runs (a claim of a dead process is void
+        at once; one of another host lapses when its lease expires).
+        """
+        wanted = timestamp(listed_updated_at)
+        now = time.time()
+        with self._lock, self._tx():
+            row = self._db.execute("SELECT updated_ts, missing FROM details WHERE id = ?", (oid,)).fetchone()
+            if row is not None:
+                stored, missing = row
+                if missing and (wanted is None or (stored is not None and stored >= wanted)):
+                    return "missing", 0.0
+                if not missing and stored is not None and wanted is not None and stored >= wanted:
+                    return "have", 0.0
+            held = self._db.execute("SELECT owner, expires FROM claims WHERE order_id = ?", (oid,)).fetchone()
+            if held is not None and held[0] != owner and held[1] > now and alive(held[0]):
+                return "busy", float(held[1])
+            expires = now + lease_s
+            self._db.execute(
+                "INSERT INTO claims (order_id, owner, expires) VALUES (?, ?, ?) ON CONFLICT(order_id) "
+                "DO UPDATE SET owner = excluded.owner, expires = excluded.expires",
+                (oid, owner, expires),
+            )
+        return "mine", expires
+
+    @_guarded
+    def release(self, owner: str, oid: int | None = None) -> None:
+        """Give up ``owner``'s claim on ``oid`` (or all of its claims)."""
+        with self._lock, self._tx():
+            if oid is None:
+                self._db.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+            else:
+                self._db.execute("DELETE FROM claims WHERE order_id = ? AND owner = ?", (oid, owner))
+
+    @_guarded
+    def renew(self, owner: str, lease_s: float) -> None:
+        """Extend every claim of ``owner`` (the running pull's heartbeat)."""
+        with self._lock, self._tx():
+            self._db.execute("UPDATE claims SET expires = ? WHERE owner = ?", (time.time() + lease_s, owner))
+
     # -- helpers -------------------------------------------------------------------------------
 
+    def check_file(self) -> None:
+        """Raise :class:`DataFileError` when the file at :attr:`path` is gone or is another file
+        than the one opened (deleted or replaced while in use): nothing is written into the void."""
+        if self._closed:
+            raise DataFileError(f"The pull store {self.path} was closed.", self.path)
+        now = file_identity(self.path)
+        if now is None:
+            raise DataFileError(
+                f"The pull store {self.path} was removed while in use; nothing more was written to it. "
+                "Run the pull again to start a new store.",
+                self.path,
+            )
+        if now != self._identity:
+            raise DataFileError(
+                f"The pull store {self.path} was replaced by another file while in use; nothing more "
+                "was written to the old one. Run the pull again to use the new file.",
+                self.path,
+            )
+
+    def _failure(self, exc: sqlite3.Error) -> DataFileError:
+        text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+        if damaged(exc):
+            return DataFileError(
+                f"The pull store {self.path} is damaged ({text}); run the pull again: the damaged file "
+                "is moved aside and the pull starts again from the API.",
+                self.path,
+            )
+        return DataFileError(f"The pull store {self.path} could not be used ({text}).", self.path)
+
     def _tx(self) -> _Transaction:
+        self.check_file()
         return _Transaction(self._db)
+
+    def _order_rows(self, summaries: Sequence[dict[str, Any]], created: Sequence[float]) -> list[tuple[Any, ...]]:
+        return [
+            (order_id(record), ts, record.get("updated_at"), record.get("status"), record.get("site_id"),
+             record.get("total"), self._pack(record))
+            for record, ts in zip(summaries, created, strict=True)
+        ]
+
+    def _upsert_orders(self, rows: list[tuple[Any, ...]]) -> None:
+        self._db.executemany(
+            "INSERT INTO orders (id, created_ts, updated_at, status, site_id, total, summary) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "created_ts = excluded.created_ts, updated_at = excluded.updated_at, "
+            "status = excluded.status, site_id = excluded.site_id, total = excluded.total, "
+            "summary = excluded.summary",
+            rows,
+        )
+
+    def _pack(self, record: dict[str, Any]) -> bytes:
+        return self._codec.pack(record)
+
+    def _unpack(self, blob: bytes) -> dict[str, Any]:
+        if not self._codec.knows(blob[0]):
+            self._load_dictionaries()  # trained by another process sharing the file
+        return self._codec.unpack(blob)
+
+    @_guarded
+    def _load_dictionaries(self) -> None:
+        with self._lock:
+            for dict_id, data in self._db.execute("SELECT id, data FROM dictionaries").fetchall():
+                self._codec.add(int(dict_id), bytes(data))
+
+    @_guarded
+    def _maybe_train(self) -> None:
+        """Once :data:`TRAIN_AFTER` bodies are in, train the dictionary later bodies are packed with."""
+        if self._codec.active:
+            return
+        with self._lock:
+            count = self._db.execute("SELECT COUNT(*) FROM details WHERE missing = 0").fetchone()[0]
+            if count < TRAIN_AFTER:
+                return
+            with self._tx():
+                if self._db.execute("SELECT COUNT(*) FROM dictionaries").fetchone()[0] == 0:
+                    blobs = self._db.execute(
+                        "SELECT body FROM details WHERE missing = 0 ORDER BY fetched_at LIMIT ?", (TRAIN_AFTER,)
+                    ).fetchall()
+                    data = train(self._codec.unpack_bytes(b) for (b,) in blobs)
+                    self._db.execute("INSERT INTO dictionaries (id, data, created) VALUES (1, ?, ?)",
+                                     (data, time.time()))
+        self._load_dictionaries()
+
+    def _finish_migration(self, orders: int, bodies: int, before: int) -> None:
+        with self._lock:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        warn(
+            f"The pull store {self.path.name} was converted to the compact format ({orders:,} listed orders, "
+            f"{bodies:,} full orders): {before / 1e6:,.1f} MB → {self.disk_bytes() / 1e6:,.1f} MB on disk.",
+            stacklevel=4,
+        )
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Create the layout, or convert a schema-1 store (text JSON) in place."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            old = version < SCHEMA_VERSION and "details" in tables and "record" in {
+                r[1] for r in db.execute("PRAGMA table_info(details)")}
+            if old:
+                db.execute("ALTER TABLE details RENAME TO details_v1")
+                db.execute("ALTER TABLE orders RENAME TO orders_v1")
+                db.execute("DROP INDEX IF EXISTS orders_created")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            if old:
+                from ._migrate import convert_v1
+
+                before = self.disk_bytes()
+                self._migrated = (*convert_v1(db, self._codec), before)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
 
 class _Transaction:
@@ -367,25 +649,3 @@ class _Transaction:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
 
-
-def _order_rows(summaries: Sequence[dict[str, Any]], created: Sequence[float]) -> list[tuple[Any, ...]]:
-    return [
-        (
-            order_id(record),
-            ts,
-            record.get("updated_at"),
-            record.get("status"),
-            record.get("site_id"),
-            record.get("total"),
-            json.dumps(record, separators=(",", ":")),
-        )
-        for record, ts in zip(summaries, created, strict=True)
-    ]
-
-
-def order_id(record: dict[str, Any]) -> int:
-    """The order's id, preferring ``id_str`` (64-bit ids lose precision as JSON numbers elsewhere)."""
-    value = record.get("id_str") or record.get("id")
-    if value is None:
-        raise ValueError("order record without an id")
-    return int(value)

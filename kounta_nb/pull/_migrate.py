@@ -1,0 +1,66 @@
+"""Convert a schema-1 pull store (order JSON as text) to the compact layout, in place and once.
+
+Schema 1 kept each full order as text next to the ``updated_at`` the *list* showed when it was
+fetched; a stale body saved under a newer listed ``updated_at`` then looked current for good
+(issue 10 §1). The conversion keys every body by its own ``updated_at`` instead, so such a body is
+fetched again by the next run. Called by :meth:`PullStore._migrate` inside its transaction, with
+the old tables renamed to ``details_v1`` / ``orders_v1``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from ._codec import TRAIN_AFTER, Codec, train
+
+__all__ = ["convert_v1"]
+
+_CHUNK = 2000
+
+
+def convert_v1(db: sqlite3.Connection, codec: Codec) -> tuple[int, int]:
+    """Move ``orders_v1``/``details_v1`` into the new tables; returns ``(orders, bodies)`` moved."""
+    from .store import timestamp
+
+    samples = [r[0].encode() for r in db.execute(
+        "SELECT record FROM details_v1 WHERE missing = 0 AND record IS NOT NULL LIMIT ?", (TRAIN_AFTER,))]
+    if len(samples) >= TRAIN_AFTER:
+        data = train(samples)
+        db.execute("INSERT INTO dictionaries (id, data, created) VALUES (1, ?, ?)", (data, time.time()))
+        codec.add(1, data)
+
+    orders = 0
+    cursor = db.execute("SELECT id, created_ts, updated_at, status, site_id, total, summary FROM orders_v1")
+    while rows := cursor.fetchmany(_CHUNK):
+        db.executemany(
+            "INSERT OR REPLACE INTO orders (id, created_ts, updated_at, status, site_id, total, summary) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*row[:6], codec.pack(json.loads(row[6]))) for row in rows],
+        )
+        orders += len(rows)
+
+    bodies = 0
+    cursor = db.execute("SELECT id, updated_at, record, missing, fetched_at FROM details_v1")
+    while rows := cursor.fetchmany(_CHUNK):
+        out: list[tuple[Any, ...]] = []
+        for oid, listed, text, missing, fetched in rows:
+            if missing or text is None:
+                out.append((oid, -1, 0.0, listed, timestamp(listed), None, 1, fetched))
+                continue
+            record = json.loads(text)
+            own = record.get("updated_at")  # the body's own version, not what the list said
+            site = record.get("site_id")
+            out.append((oid, site if isinstance(site, int) else -1, timestamp(record.get("created_at")) or 0.0,
+                        own, timestamp(own), codec.pack(record), 0, fetched))
+            bodies += 1
+        db.executemany(
+            "INSERT OR REPLACE INTO details (id, site_id, created_ts, updated_at, updated_ts, body, missing, "
+            "fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            out,
+        )
+    db.execute("DROP TABLE details_v1")
+    db.execute("DROP TABLE orders_v1")
+    return orders, bodies
