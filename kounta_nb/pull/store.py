@@ -22,6 +22,7 @@ removed or replaced while a pull runs stops the pull with one sentence (see :mod
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -462,10 +463,8 @@ class PullStore:
         """Bytes on disk: the file and its SQLite side files."""
         total = 0
         for suffix in ("", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 total += os.stat(f"{self.path}{suffix}").st_size
-            except FileNotFoundError:
-                pass
         return total
 
     # -- claims: two processes, one store --------------------------------------------------------
