@@ -13,6 +13,9 @@ Measured:
 3. **requests/s**: a mix of order pages, order details and product lists for a few seconds, from
    the baseline a newcomer writes (``requests.get`` in a loop: one thread, a new connection per
    call) and from 4 threads with keep-alive connections.
+4. with ``--big N``: **in-process generation** of N full orders (``Business(months=24,
+   extra_sites=k)``, the synthetic big-data set of issue 12), orders/s and peak RSS, against the
+   baseline of counting the same orders from their skeletons (``Company.order_rows``).
 """
 
 from __future__ import annotations
@@ -141,10 +144,56 @@ def concurrent_rps(url: str, paths: list[str], seconds: float, threads: int = 4)
     return sum(counts) / (time.perf_counter() - t0), sum(errors)
 
 
+def big_generation(target: int) -> list[tuple[str, str]]:
+    """Generate ``target`` full orders in-process; rows for the table."""
+    import resource
+    from datetime import timedelta
+
+    from kounta_nb.sandbox.business import Business, Clock
+
+    now = datetime(2026, 5, 29, 4, tzinfo=UTC)
+    extra, total, count_s = 0, 0, 0.0
+    for extra in range(0, 251):
+        business = Business(months=24, clock=Clock(now=now), extra_sites=extra)
+        company = business.companies[business.developer_company_id]
+        t0 = time.perf_counter()
+        total = 0
+        for site in company.sites:
+            day = company.first_day
+            while day <= company.last_day():
+                total += len(company.order_rows(site, day))
+                day += timedelta(days=1)
+        count_s = time.perf_counter() - t0
+        if total >= target:
+            break
+    orders = lines = 0
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    for site in company.sites:
+        day = company.first_day
+        while day <= company.last_day() and orders < target:
+            for order in company.orders_on(site, day):
+                orders += 1
+                lines += len(order["lines"])
+            day += timedelta(days=1)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return [
+        ("big: the set", f"Business(months=24, extra_sites={extra}): {total:,} orders at "
+                         f"{len(company.sites)} sites of the developer company"),
+        ("big: baseline, counting them from skeletons", f"{count_s:.1f} s"),
+        (f"big: generating {orders:,} full orders in-process",
+         f"{seconds:.0f} s wall, {cpu:.0f} s CPU ({orders / seconds:,.0f} orders/s, {lines:,} lines); "
+         f"peak RSS {peak:.0f} MiB"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="walk two weeks instead of six months")
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each requests/s run")
+    parser.add_argument("--big", type=int, default=0, metavar="N",
+                        help="also generate N full orders in-process (e.g. 1000000)")
     args = parser.parse_args(argv)
 
     rows: list[tuple[str, str]] = []
@@ -167,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    if args.big:
+        rows += big_generation(args.big)
 
     width = max(len(r[0]) for r in rows)
     print(f"\nkounta_nb sandbox benchmark ({os.cpu_count()} CPUs, Python {sys.version.split()[0]})\n")

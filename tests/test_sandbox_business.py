@@ -121,6 +121,51 @@ def test_business__evicted_days_regenerate_identically() -> None:
     assert dump(company.orders_on(CAFE, day)) == first
 
 
+def test_business__extra_sites_add_venues_and_leave_the_base_as_it_was() -> None:
+    base = Business(seed=7, months=1, clock=Clock(now=NOW))
+    big = Business(seed=7, months=1, clock=Clock(now=NOW), extra_sites=6)
+    again = Business(seed=7, months=1, clock=Clock(now=NOW), extra_sites=6)
+    group, bigger = base.companies[GROUP], big.companies[GROUP]
+    day = date(2026, 5, 23)
+    for site in (CAFE, BAR, RESTAURANT):
+        assert dump(group.orders_on(site, day)) == dump(bigger.orders_on(site, day))
+        assert dump(group.sites[site]) == dump(bigger.sites[site])
+    assert dump(base.companies[BAKERY].record) == dump(big.companies[BAKERY].record)
+    assert dump(group.customers) == dump(bigger.customers)
+    owner = group.record["contact_staff_member"]["id"]
+    assert all(dump(r) == dump(bigger.staff[sid]) for sid, r in group.staff.items() if sid != owner)
+    assert bigger.staff[owner]["sites"]["count"] == 9  # the owner works at every venue
+    extra = sorted(set(bigger.sites) - set(group.sites))
+    assert len(extra) == 6 and len(set(s["name"] for s in bigger.sites.values())) == 9
+    assert len({s["code"] for s in bigger.sites.values()}) == 9
+    assert {bigger.site_kind(s) for s in extra} <= {"cafe", "bar", "restaurant"}
+    assert len(bigger.registers) == 6 + 2 * 6 and bigger.record["sites"]["count"] == 9
+    all_staff = [sid for c in big.companies.values() for sid in c.staff]
+    assert len(all_staff) == len(set(all_staff))
+    for site in extra:
+        orders = bigger.orders_on(site, day)
+        assert dump(orders) == dump(again.companies[GROUP].orders_on(site, day))
+        assert dump(bigger.sites[site]) == dump(again.companies[GROUP].sites[site])
+        if not orders:
+            continue
+        o = orders[len(orders) // 2]
+        assert bigger.order(o["id"]) == o and bigger.order_by_sale(o["sale_number"]) == o
+        assert o["register_id"] in bigger.registers and _site_of_register(bigger, o["register_id"]) == site
+        assert o["staff_id"] in bigger.staff
+        assert bigger.shifts_on(site, day) and bigger.reconciliations_on(site, day)
+    assert any(bigger.orders_on(site, day) for site in extra)
+    other = Business(seed=8, months=1, clock=Clock(now=NOW), extra_sites=6).companies[GROUP]
+    assert dump(other.orders_on(extra[0], day)) != dump(bigger.orders_on(extra[0], day))
+    with pytest.raises(ValueError, match="extra_sites"):
+        Business(extra_sites=251)
+    with pytest.raises(ValueError, match="extra_sites"):
+        Business(extra_sites=-1)
+
+
+def _site_of_register(company, register_id: int) -> int:
+    return company.registers[register_id]["site"]["id"]
+
+
 def test_business__bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="seed"):
         Business(seed="7")  # type: ignore[arg-type]
@@ -196,11 +241,23 @@ def test_live__open_shifts_have_no_finish_yet() -> None:
 
 
 def test_live__a_live_clock_moves_today_forward() -> None:
-    clock = Clock(now=NOW, live=True, speed=3600.0)  # an hour per second
+    # Real time comes from an injected source, so a loaded machine cannot let the café close
+    # between the two looks (it used to: ``assert 168 > 168``).
+    ticks = [100.0]
+    clock = Clock(now=NOW, live=True, speed=3600.0, ticks=lambda: ticks[0])  # an hour per second
     company = Business(seed=7, months=1, clock=clock).companies[GROUP]
     first = len(company.orders_on(CAFE, date(2026, 5, 29)))
-    time.sleep(0.3)
+    assert len(company.orders_on(CAFE, date(2026, 5, 29))) == first  # no real time passed
+    ticks[0] += 0.3  # 18 minutes of a Friday afternoon at the café
+    assert clock.now() == NOW + timedelta(seconds=0.3 * 3600)
     assert len(company.orders_on(CAFE, date(2026, 5, 29))) > first
+
+
+def test_live__a_live_clock_follows_real_time() -> None:
+    live = Clock(now=NOW, live=True, speed=1000)
+    before = live.now()
+    time.sleep(0.01)
+    assert live.now() > before
 
 
 # --- lookups ----------------------------------------------------------------------------------

@@ -754,3 +754,21 @@ def test_http__concurrent_reads_and_writes(fresh_sandbox):  # noqa: F811
     names = {c["first_name"] for c in walk(basic_session(fresh_sandbox),
                                           api(fresh_sandbox, "companies/me/customers.json"))}
     assert {f"T{k}-{i}" for k in range(8) for i in (0, 5, 10)} <= names
+
+
+def test_extra_sites__served_like_the_others(sandbox_factory):  # noqa: F811
+    handle = sandbox_factory(extra_sites=3)
+    s = basic_session(handle)
+    sites = s.get(api(handle, "companies/me/sites.json")).json()
+    assert [x["id"] for x in sites] == [1201, 1202, 1203, 1401, 1402, 1403]
+    extra = sites[-1]["id"]
+    regs = s.get(api(handle, f"companies/me/sites/{extra}/registers.json")).json()
+    assert regs and all(r["site_id"] == extra for r in regs)
+    orders = s.get(api(handle, f"companies/me/sites/{extra}/orders.json")).json()
+    assert len(orders) == 25 and all(o["site_id"] == extra for o in orders)
+    detail = s.get(api(handle, f"companies/me/orders/{orders[0]['id']}.json")).json()
+    assert detail["site_id"] == extra and detail["register_id"] in {r["id"] for r in regs}
+    assert s.get(api(handle, f"companies/me/sites/{extra}/shifts/2026-05-28.json")).json()
+    assert handle.info()["options"]["extra_sites"] == 3
+    with pytest.raises(ValueError, match="fixed"):
+        handle.set_options(extra_sites=4)

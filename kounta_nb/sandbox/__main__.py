@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free port)")
     p.add_argument("--seed", type=int, default=d.seed, help="data seed (default %(default)s)")
     p.add_argument("--months", type=int, default=d.months, help="months of history (default %(default)s)")
+    p.add_argument("--extra-sites", type=int, default=d.extra_sites, metavar="N",
+                   help="N more venues for the developer company (0-250; for big-data runs)")
     p.add_argument("--now", type=_instant, default=None, help="the sandbox's 'now' (ISO; default: real now)")
     p.add_argument("--live", action="store_true", help="let the clock run: new orders keep arriving")
     p.add_argument("--live-speed", type=float, default=d.live_speed,
@@ -58,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--me-redirect", action="store_true", help="/companies/me answers 302 → /companies/{id}")
     p.add_argument("--refresh-omits-token", action="store_true",
                    help="refresh responses leave out refresh_token")
+    p.add_argument("--legacy-pages", nargs="?", const="always", default=d.legacy_pages,
+                   choices=("asked", "always", "never"), metavar="MODE",
+                   help="legacy X-Page/X-Pages paging: 'asked' (X-Pages only when X-Page is sent; default), "
+                        "'always' (X-Pages on every list answer; the flag alone means this), 'never'")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return p
 

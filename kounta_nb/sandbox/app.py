@@ -38,8 +38,8 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import formatdate
@@ -84,6 +84,9 @@ CUSTOMER_ITEM = ("id", "company_id", "first_name", "last_name", "primary_email_a
                  "reference_id")
 STAFF_ITEM = ("id", "first_name", "last_name", "primary_email_address")
 
+#: Values of ``SandboxOptions.legacy_pages``.
+LEGACY_PAGES = ("asked", "always", "never")
+
 _READ_ONLY = frozenset({"id", "id_str", "company_id", "created_at", "updated_at"})
 _DATE_FILTERS = ("created", "created_gt", "created_gte", "created_lt", "created_lte")
 _VALUE_FILTERS = ("value", "value_gt", "value_gte", "value_lt", "value_lte")
@@ -94,8 +97,8 @@ _WEBHOOK_TOPICS = ("orders/created", "orders/updated", "orders/completed", "orde
 
 @dataclass
 class SandboxOptions:
-    """Every knob of the sandbox; all but ``seed``, ``months``, ``now``, ``live`` and ``live_speed``
-    can change at run time (``POST /_sandbox/options`` or ``SandboxHandle.set_options``)."""
+    """Every knob of the sandbox; all but ``FROZEN`` (``seed``, ``months``, ``now``, ``live``,
+    ``live_speed``, ``extra_sites``) can change at run time (``POST /_sandbox/options`` or ``SandboxHandle.set_options``)."""
 
     seed: int = 7
     months: int = 6
@@ -103,6 +106,9 @@ class SandboxOptions:
     live: bool = False
     #: How fast a live clock runs (60 = a minute of trading per second).
     live_speed: float = 1.0
+    #: More venues for the developer company (cafés, bars, restaurants with their own ids, staff
+    #: and registers; deterministic from the seed), e.g. for big-data benchmarks. 0 to 250.
+    extra_sites: int = 0
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
     rate_limit: bool = False
@@ -135,10 +141,17 @@ class SandboxOptions:
     limit_status: int = 429
     #: ``Retry-After`` as an HTTP date instead of seconds.
     retry_after_date: bool = False
+    #: Legacy page numbers (kounta-api.md §3): ``"asked"`` sends ``X-Pages`` only when the request
+    #: carries ``X-Page``; ``"always"`` on every list answer (as some API versions did, and as
+    #: clients that read it from an unasked first page expect); ``"never"`` ignores ``X-Page``.
+    #: ``True``/``False`` mean ``"always"``/``"asked"``.
+    legacy_pages: str = "asked"
 
-    FROZEN = ("seed", "months", "now", "live", "live_speed")
+    FROZEN = ("seed", "months", "now", "live", "live_speed", "extra_sites")
 
     def __post_init__(self) -> None:
+        if isinstance(self.legacy_pages, bool):
+            self.legacy_pages = "always" if self.legacy_pages else "asked"
         self.validate()
 
     def validate(self) -> None:
@@ -153,6 +166,9 @@ class SandboxOptions:
         for name in ("rate_basic", "rate_oauth", "months"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"Sandbox option {name} must be at least 1.")
+        if not isinstance(self.extra_sites, int) or isinstance(self.extra_sites, bool) \
+                or not 0 <= self.extra_sites <= 250:
+            raise ValueError("Sandbox option extra_sites must be a whole number from 0 to 250.")
         if not float(self.time_scale) > 0:
             raise ValueError("Sandbox option time_scale must be a positive number.")
         if not float(self.live_speed) > 0:
@@ -163,6 +179,8 @@ class SandboxOptions:
             raise ValueError('Sandbox option expiry_style must be "oauth" or "legacy".')
         if int(self.limit_status) not in (429, 200):
             raise ValueError("Sandbox option limit_status must be 429 or 200.")
+        if self.legacy_pages not in LEGACY_PAGES:
+            raise ValueError('Sandbox option legacy_pages must be "asked", "always" or "never".')
         if self.created_body not in ("empty", "null"):
             raise ValueError('Sandbox option created_body must be "empty" or "null".')
         if self.now is not None and (not isinstance(self.now, datetime) or self.now.tzinfo is None):
@@ -308,7 +326,8 @@ class SandboxApp:
             from .business import Business, Clock
 
             clock = Clock(now=self.options.now, live=self.options.live, speed=float(self.options.live_speed))
-            business = Business(seed=self.options.seed, months=self.options.months, clock=clock)
+            business = Business(seed=self.options.seed, months=self.options.months, clock=clock,
+                                extra_sites=self.options.extra_sites)
         self.business = business
         self.tokens = TokenRegistry()
         self.flow = AuthorizeFlow(business, self.tokens)
@@ -317,6 +336,8 @@ class SandboxApp:
         self._jitter = random.Random(self.options.fault_seed + 1)
         self._write_lock = threading.RLock()
         self._recon_memo: dict[tuple[int, int, date], list[dict]] = {}
+        self._memo_lock = threading.Lock()
+        self._id_memo: OrderedDict[tuple, tuple[tuple[int, float], list[int]]] = OrderedDict()
         self._stats_lock = threading.Lock()
         self._by_status: Counter[int] = Counter()
         self._faults: Counter[str] = Counter()
@@ -750,19 +771,27 @@ class SandboxApp:
         return Raw(201, headers, body)
 
     # -- paging --------------------------------------------------------------------------------
-    def _page(self, ctx: Ctx, items: Iterator[tuple[str, dict]], to_item: Callable[[dict], dict]) -> Json:
-        """Up to 25 items from ``(cursor, record)`` pairs; ``X-Next-Page`` when more follow."""
+    def _page(self, ctx: Ctx, items: Iterator[tuple[str, dict]], to_item: Callable[[dict], dict],
+              whole: Callable[[], Sequence[dict]]) -> Json:
+        """One page of a list.
+
+        ``items`` are ``(cursor, record)`` pairs from the request's ``start`` cursor on; ``whole``
+        gives every record of the query (ignoring ``start``) in list order, for legacy page numbers:
+        ``X-Page: n`` (0-based) answers records ``25n…25n+24`` with ``X-Pages`` (the page count of
+        the whole query), which is also sent on every list answer when ``legacy_pages="always"``.
+        """
         req = ctx.req
-        legacy = req.headers.get("x-page")
+        mode = self.options.legacy_pages
+        legacy = req.headers.get("x-page") if mode != "never" else None
         if legacy is not None:
             try:
-                n = int(legacy)
+                n = int(legacy.strip())
             except ValueError:
                 raise ApiError(400, "invalid_request", "X-Page must be a page number from 0.") from None
-            everything = [to_item(r) for _, r in items]
+            everything = whole()
             pages = max(1, math.ceil(len(everything) / PAGE_SIZE))
             chunk = everything[n * PAGE_SIZE:(n + 1) * PAGE_SIZE] if n >= 0 else []
-            return Json(chunk, headers=[("X-Pages", str(pages))])
+            return Json([to_item(r) for r in chunk], headers=[("X-Pages", str(pages))])
         out: list[dict] = []
         headers: list[tuple[str, str]] = []
         for cursor, record in items:
@@ -772,6 +801,8 @@ class SandboxApp:
                 headers.append(("X-Next-Page", f"{req.origin}{quote(req.path)}?{urlencode(query)}"))
                 break
             out.append(to_item(record))
+        if mode == "always":
+            headers.append(("X-Pages", str(max(1, math.ceil(len(whole()) / PAGE_SIZE)))))
         return Json(out, headers=headers)
 
     def _id_list(self, ctx: Ctx, records: Iterable[dict], fields: tuple[str, ...] | None,
@@ -781,7 +812,7 @@ class SandboxApp:
         if to_item is None:
             to_item = (lambda r: _pick(r, fields)) if fields else (lambda r: r)
         items = ((str(r["id"]), r) for r in ordered if start is None or r["id"] >= start)
-        return self._page(ctx, items, to_item)
+        return self._page(ctx, items, to_item, lambda: ordered)
 
     @staticmethod
     def _start_int(ctx: Ctx) -> int | None:
@@ -875,7 +906,72 @@ class SandboxApp:
                     if keep(o):
                         yield str(o["id"]), o
 
-        return self._page(ctx, stream(), _order_item)
+        def whole() -> Sequence[dict]:
+            return _OrderSequence(company, self._matching_ids(ctx, status, (lo, lo_incl, hi, hi_incl), keep))
+
+        return self._page(ctx, stream(), _order_item, whole)
+
+    def _matching_ids(self, ctx: Ctx, status: str | None,
+                      bounds: tuple[datetime | None, bool, datetime | None, bool],
+                      keep: Callable[[dict], bool]) -> list[int]:
+        """Ids of every order the list query matches, newest first (what legacy page numbers and
+        ``X-Pages`` count). Remembered per query until the clock moves or an order is written."""
+        company = ctx.company
+        f = ctx.filters
+        q = ctx.req.query
+        values = tuple((name, q[name]) for name in _VALUE_FILTERS if q.get(name))
+        key = (company.id, status, tuple(sorted(f.items())), bounds, values)
+        version = (company.writes, self.business.clock.timestamp())
+        with self._memo_lock:
+            hit = self._id_memo.get(key)
+            if hit is not None and hit[0] == version:
+                self._id_memo.move_to_end(key)
+                return hit[1]
+        if "customer" in f:
+            found = [company.order(i) for i in company.order_ids_by(customer_id=f["customer"])]
+            keyed = sorted(((_dt(o["created_at"]), o["id"]) for o in found if o is not None and keep(o)),
+                           reverse=True)
+            ids = [oid for _, oid in keyed]
+        else:
+            ids = self._matching_rows(ctx, status, bounds, [op for op in self._value_bounds(q)])
+        with self._memo_lock:
+            self._id_memo[key] = (version, ids)
+            while len(self._id_memo) > 16:
+                self._id_memo.popitem(last=False)
+        return ids
+
+    def _matching_rows(self, ctx: Ctx, status: str | None,
+                       bounds: tuple[datetime | None, bool, datetime | None, bool],
+                       vals: list[tuple[Callable[[float, float], bool], float]]) -> list[int]:
+        """``_matching_ids`` without a customer filter, from the data layer's cheap order rows."""
+        company = ctx.company
+        f = ctx.filters
+        lo, lo_incl, hi, hi_incl = bounds
+        lo_e = lo.timestamp() if lo is not None else None
+        hi_e = hi.timestamp() if hi is not None else None
+        sites = [f["site"]] if "site" in f else list(company.sites)
+        if "register" in f:
+            sites = [s for s in sites if s == _site_of(company.registers[f["register"]])]
+        register, staff = f.get("register"), f.get("staff")
+        ids: list[int] = []
+        for day in self._days_desc(company, lo, hi):
+            found: list[tuple[float, int]] = []
+            for site in sites:
+                for row in company.order_rows(site, day, totals=bool(vals)):
+                    if ((status is not None and row.status != status)
+                            or (register is not None and row.register_id != register)
+                            or (staff is not None and row.staff_id != staff)):
+                        continue
+                    if lo_e is not None and (row.epoch < lo_e or (row.epoch == lo_e and not lo_incl)):
+                        continue
+                    if hi_e is not None and (row.epoch > hi_e or (row.epoch == hi_e and not hi_incl)):
+                        continue
+                    if vals and not all(op(row.total or 0.0, v) for op, v in vals):
+                        continue
+                    found.append((row.epoch, row.id))
+            found.sort(reverse=True)
+            ids.extend(oid for _, oid in found)
+        return ids
 
     def _days_desc(self, company: Any, lo: datetime | None, hi: datetime | None) -> Iterator[date]:
         tz = company.tz
@@ -1022,20 +1118,21 @@ class SandboxApp:
                          if not (k == "site" and "site" in f) and not (k == "staff_member" and "staff" in f)}
             return shift
 
-        def stream() -> Iterator[tuple[str, dict]]:
-            day = max(start_day, company.first_day)
+        def stream(from_day: date, from_idx: int) -> Iterator[tuple[str, dict]]:
+            day = max(from_day, company.first_day)
             while day <= end:
                 rows = [s for site in sites for s in company.shifts_on(site, day)
                         if "staff" not in f or (s.get("staff_member") or {}).get("id") == f["staff"]]
                 rows.sort(key=lambda s: (s.get("started_at") or "", (s.get("staff_member") or {}).get("id", 0),
                                          (s.get("site") or {}).get("id", 0)))
                 for i, shift in enumerate(rows):
-                    if day == start_day and i < start_idx:
+                    if day == from_day and i < from_idx:
                         continue
                     yield f"{day:%Y%m%d}.{i}", shift
                 day += timedelta(days=1)
 
-        return self._page(ctx, stream(), view)
+        return self._page(ctx, stream(start_day, start_idx), view,
+                          lambda: [shift for _, shift in stream(first, 0)])
 
     def _reconciliations(self, ctx: Ctx, method: str, tail: list[str]) -> Any:
         company = ctx.company
@@ -1086,14 +1183,14 @@ class SandboxApp:
                 return False
             return "register" not in f or (rec.get("register") or {}).get("id") == f["register"]
 
-        def stream() -> Iterator[tuple[str, dict]]:
+        def stream(cursor: tuple[datetime, int] | None, top: datetime | None) -> Iterator[tuple[str, dict]]:
             # A reconciliation closes a trading day that may run past midnight: look one day ahead.
-            for day in self._days_desc(company, lo_dt, hi_dt + timedelta(days=1) if hi_dt else None):
+            for day in self._days_desc(company, lo_dt, top + timedelta(days=1) if top else None):
                 rows = [r for s in sites for r in self._reconciliations_on(company, s, day) if keep(r)]
                 rows.sort(key=lambda r: (_dt(r["created_at"]), r["id"]), reverse=True)
                 for rec in rows:
                     key = (_dt(rec["created_at"]), rec["id"])
-                    if start_key is not None and key > start_key:
+                    if cursor is not None and key > cursor:
                         continue
                     if lo is not None and key[0].astimezone(tz).date() < lo and day < lo:
                         continue
@@ -1101,7 +1198,9 @@ class SandboxApp:
                         continue
                     yield str(rec["id"]), rec
 
-        return self._page(ctx, stream(), lambda r: r)
+        whole_top = datetime(hi.year, hi.month, hi.day, 23, 59, 59, tzinfo=tz) if hi else None
+        return self._page(ctx, stream(start_key, hi_dt), lambda r: r,
+                          lambda: [rec for _, rec in stream(None, whole_top)])
 
     def _status(self, ctx: Ctx) -> list[dict]:
         now = self.business.clock.now().astimezone(ctx.company.tz)
@@ -1131,6 +1230,19 @@ class SandboxApp:
     def _now_iso(self, ctx: Ctx) -> str:
         return self.business.clock.now().astimezone(ctx.company.tz).isoformat(timespec="seconds")
 
+    def _write_stamp(self, ctx: Ctx, previous: Any) -> str:
+        """The ``updated_at`` of a change: now, or one second after ``previous`` when the clock
+        (frozen, or within the same second) has not moved past it. Every write therefore moves
+        ``updated_at`` forward, and with it the ETag of the record and of every list page that
+        holds it, so a client proving freshness by ``updated_at`` never keeps an old body."""
+        now = self.business.clock.now().astimezone(ctx.company.tz).replace(microsecond=0)
+        if isinstance(previous, str):
+            with contextlib.suppress(ValueError):
+                before = _dt(previous)
+                if before.tzinfo is not None and now <= before:
+                    now = (before + timedelta(seconds=1)).astimezone(ctx.company.tz)
+        return now.isoformat(timespec="seconds")
+
     def _update(self, ctx: Ctx, table: dict[int, dict], record: dict, what: str,
                 extra: Callable[[dict, dict], None] | None = None) -> dict:
         changes = self._body(ctx)
@@ -1150,7 +1262,7 @@ class SandboxApp:
             if extra is not None:
                 extra(updated, changes)
             if "updated_at" in updated:
-                updated["updated_at"] = self._now_iso(ctx)
+                updated["updated_at"] = self._write_stamp(ctx, current.get("updated_at"))
             table[record["id"]] = updated
         return updated
 
@@ -1282,7 +1394,7 @@ class SandboxApp:
         body = self._body(ctx)
         with self._write_lock:
             current = ctx.company.order(order["id"]) or order
-            updated = update_order(ctx.company, current, body, self._now_iso(ctx))
+            updated = update_order(ctx.company, current, body, self._write_stamp(ctx, current.get("updated_at")))
             ctx.company.put_order(updated)
         return updated
 
@@ -1290,7 +1402,7 @@ class SandboxApp:
         body = self._body(ctx)
         with self._write_lock:
             current = ctx.company.order(order["id"]) or order
-            updated = add_payment(ctx.company, current, body, self._now_iso(ctx))
+            updated = add_payment(ctx.company, current, body, self._write_stamp(ctx, current.get("updated_at")))
             ctx.company.put_order(updated)
         return self._created(ctx, f"orders/{order['id']}")
 
@@ -1298,7 +1410,7 @@ class SandboxApp:
         body = self._body(ctx)
         with self._write_lock:
             current = ctx.company.order(order["id"]) or order
-            updated = update_payment(ctx.company, current, _int_id(number), body, self._now_iso(ctx))
+            updated = update_payment(ctx.company, current, _int_id(number), body, self._write_stamp(ctx, current.get("updated_at")))
             ctx.company.put_order(updated)
         return updated
 
@@ -1476,6 +1588,21 @@ def _newest_first(orders: list[dict], start_key: tuple[datetime, int] | None) ->
     for i in range(end - 1, -1, -1):
         order = orders[i]
         yield _order_key(order), order
+
+
+class _OrderSequence(Sequence[dict]):
+    """Orders by id, fetched from the data layer only when a slice of them is read."""
+
+    def __init__(self, company: Any, ids: list[int]) -> None:
+        self._company, self._ids = company, ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [o for o in (self._company.order(i) for i in self._ids[index]) if o is not None]
+        return self._company.order(self._ids[index])
 
 
 def _register_item(record: dict) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -34,10 +35,12 @@ class Clock:
     """The sandbox's "now": frozen at construction (or at ``now``) unless ``live``.
 
     A live clock runs from ``now`` at ``speed`` times real time; :meth:`advance` moves either kind
-    forward. Thread-safe.
+    forward. ``ticks`` is the real-time source a live clock follows (``time.monotonic``; tests pass
+    their own so a live clock moves exactly as far as they say). Thread-safe.
     """
 
-    def __init__(self, now: datetime | None = None, live: bool = False, speed: float = 1.0) -> None:
+    def __init__(self, now: datetime | None = None, live: bool = False, speed: float = 1.0,
+                 ticks: Callable[[], float] = time.monotonic) -> None:
         if now is None:
             now = datetime.now(UTC).replace(microsecond=0)
         elif now.tzinfo is None or now.utcoffset() is None:
@@ -47,7 +50,8 @@ class Clock:
         self._base = now.astimezone(UTC).timestamp()
         self.live = bool(live)
         self.speed = float(speed)
-        self._started = time.monotonic()
+        self._ticks = ticks
+        self._started = ticks()
         self._advanced = 0.0
         self._lock = threading.Lock()
 
@@ -56,7 +60,7 @@ class Clock:
         with self._lock:
             t = self._base + self._advanced
             if self.live:
-                t += (time.monotonic() - self._started) * self.speed
+                t += (self._ticks() - self._started) * self.speed
             return t
 
     def now(self) -> datetime:
