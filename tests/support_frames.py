@@ -227,3 +227,52 @@ def rich_records() -> dict[str, list[dict[str, Any]]]:
             }
         ],
     }
+
+
+# ------------------------------------------------------------------ the extraction oracle
+
+
+def _oracle_step(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(key)
+    if isinstance(value, list) and key.isdigit():
+        i = int(key)
+        return value[i] if i < len(value) else None
+    return None
+
+
+def _oracle_follow(value: Any, keys: list[str]) -> Any:
+    for key in keys:
+        if value is None:
+            return None
+        value = _oracle_step(value, key)
+    return value
+
+
+def oracle_values(col: Any, levels: list[list[Any]]) -> list[Any]:
+    """One column's raw values, row by row and source by source, as plainly as it can be written:
+    the reference :func:`kounta_nb.frames._extract.column_values` (column-wise) is checked against.
+
+    The rules of ``kounta_nb.frames.schemas``: ``^`` climbs one level per caret, ``a.b`` follows
+    keys (a digit indexes a list), ``a[].b`` maps the rest over the list at ``a``; the first source
+    that gives a value that is neither ``None`` nor ``""`` wins, else the last one tried.
+    """
+    out = []
+    for row in range(len(levels[0])):
+        value = None
+        for text in col.sources:
+            up = len(text) - len(text.lstrip("^"))
+            if up >= len(levels):
+                continue
+            head, bracket, tail = text[up:].partition("[]")
+            value = _oracle_follow(levels[up][row], [k for k in head.split(".") if k])
+            if bracket:
+                each = [k for k in tail.split(".") if k]
+                if not isinstance(value, list):
+                    value = None
+                elif each:
+                    value = [_oracle_follow(item, each) for item in value]
+            if value is not None and value != "":
+                break
+        out.append(value)
+    return out

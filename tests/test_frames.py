@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -16,14 +16,16 @@ from kounta_nb.frames.schemas import SCHEMAS
 
 SYD = ZoneInfo("Australia/Sydney")
 
-#: The dtype each schema column type must become (tz None).
+#: The dtype each schema column type must become (tz None). Issue 11 §4 / 12: ``date`` is a
+#: local calendar date, lists are Arrow lists (NA when the record does not carry the field).
+INT_LIST, STR_LIST = "list<item: int64>[pyarrow]", "list<item: string>[pyarrow]"
 TYPE_DTYPES = {
     "id": "Int64", "int": "Int64", "len": "Int64",
     "bigid": "string", "str": "string", "join": "string",
     "float": "float64", "money": "float64", "price": "float64", "sum": "float64",
     "category": "category", "bool": "boolean",
-    "timestamp": "datetime64[us, UTC]", "date": "datetime64[us]",
-    "list": "object", "keys": "object",
+    "timestamp": "datetime64[us, UTC]", "date": "date32[day][pyarrow]",
+    "list:int": INT_LIST, "list:str": STR_LIST, "keys": STR_LIST,
 }  # fmt: skip
 
 #: Hand-written expectations for the columns analysts lean on, per kind.
@@ -33,14 +35,14 @@ EXPECTED_DTYPES: dict[str, dict[str, str]] = {
         "site_id": "Int64", "register_id": "Int64", "staff_id": "Int64", "customer_id": "Int64",
         "total": "float64", "total_tax": "float64", "paid": "float64", "tips": "float64",
         "deleted": "boolean", "is_refund": "boolean", "refunded_order_id": "string",
-        "created_at": "datetime64[us, UTC]", "date": "datetime64[us]", "hour": "Int64",
+        "created_at": "datetime64[us, UTC]", "date": "date32[day][pyarrow]", "hour": "Int64",
         "weekday": "category",
     },
     "lines": {
         "order_id": "string", "id": "string", "number": "Int64", "product_id": "Int64",
         "site_id": "Int64", "quantity": "float64", "unit_price": "float64",
         "line_total_ex_tax": "float64", "line_total_tax": "float64", "line_total": "float64",
-        "discount": "float64", "surcharge": "float64", "modifiers": "object",
+        "discount": "float64", "surcharge": "float64", "modifiers": INT_LIST,
         "created_at": "datetime64[us, UTC]",
     },
     "payments": {
@@ -48,11 +50,11 @@ EXPECTED_DTYPES: dict[str, dict[str, str]] = {
         "amount": "float64", "ref": "string", "created_at": "datetime64[us, UTC]",
     },
     "options": {"order_id": "string", "line_number": "Int64", "product_id": "Int64",
-                "name": "string", "unit_price": "float64", "option_set_ids": "object"},
+                "name": "string", "unit_price": "float64", "option_set_ids": INT_LIST},
     "products": {
         "id": "Int64", "barcode": "string", "sku": "string", "number": "string",
         "unit_price": "float64", "cost_price": "float64", "stock": "float64",
-        "is_modifier": "boolean", "tags": "object", "updated_at": "datetime64[us, UTC]",
+        "is_modifier": "boolean", "tags": STR_LIST, "updated_at": "datetime64[us, UTC]",
     },
     "product_prices": {"product_id": "Int64", "site_id": "Int64", "unit_price": "float64"},
     "product_categories": {"product_id": "Int64", "category_id": "Int64",
@@ -63,9 +65,9 @@ EXPECTED_DTYPES: dict[str, dict[str, str]] = {
     "registers": {"id": "Int64", "site_id": "Int64", "code": "string",
                   "assigned_to_device": "boolean"},
     "customers": {"id": "Int64", "reference_id": "string", "phone": "string",
-                  "email_addresses": "object", "tags": "object",
+                  "email_addresses": STR_LIST, "tags": STR_LIST,
                   "accepts_marketing": "boolean"},
-    "staff": {"id": "Int64", "is_admin": "boolean", "permissions": "object",
+    "staff": {"id": "Int64", "is_admin": "boolean", "permissions": STR_LIST,
               "sites_count": "Int64", "mobile": "string"},
     "shifts": {"staff_id": "Int64", "site_id": "Int64", "started_at": "datetime64[us, UTC]",
                "finished_at": "datetime64[us, UTC]", "breaks_count": "Int64",
@@ -83,8 +85,8 @@ EXPECTED_DTYPES: dict[str, dict[str, str]] = {
                                "cash_in": "float64", "cash_out": "float64"},
     "reconciliation_income": {"reconciliation_id": "string", "ledger_code": "string",
                               "tax_id": "Int64", "net": "float64", "tax": "float64"},
-    "webhooks": {"id": "Int64", "topic": "string", "filter_site_ids": "object",
-                 "header_names": "object"},
+    "webhooks": {"id": "Int64", "topic": "string", "filter_site_ids": INT_LIST,
+                 "header_names": STR_LIST},
     "price_lists": {"id": "Int64", "parent_id": "Int64", "products_count": "Int64"},
     "price_list_products": {"price_list_id": "Int64", "product_id": "Int64",
                             "unit_price": "float64"},
@@ -120,7 +122,8 @@ def test_frames__dtypes_follow_the_table(kind):
     for column, dtype in EXPECTED_DTYPES[kind].items():
         assert got[column] == dtype, (kind, column)
     for col in SCHEMAS[kind].columns:
-        assert got[col.name] == TYPE_DTYPES[col.type], (kind, col.name)
+        key = f"list:{col.item}" if col.type == "list" else col.type
+        assert got[col.name] == TYPE_DTYPES[key], (kind, col.name)
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
@@ -289,7 +292,7 @@ def test_frames__timestamps_convert_to_the_company_zone():
     assert utc.loc[0, "created_at"] == local.loc[0, "created_at"]
     # the local day, hour and weekday are the same with or without tz (the record's own offset)
     for df in (utc, local):
-        assert df.loc[0, "date"] == pd.Timestamp("2026-04-04")
+        assert df.loc[0, "date"] == date(2026, 4, 4)  # a local calendar date (issue 11 §4)
         assert df.loc[0, "hour"] == 23
         assert df.loc[0, "weekday"] == "Saturday"
     assert local.attrs["tz"] == "Australia/Sydney"
@@ -329,17 +332,55 @@ def test_frames__product_prices_per_site():
     assert cats[["product_id", "category_id"]].values.tolist() == [[5001, 7]]
 
 
-def test_frames__lists_are_always_lists():
-    df = frames.frame("customers", [{"id": 1, "tags": None}, {"id": 2}, {"id": 3, "tags": ["a"]}])
-    assert df["tags"].tolist() == [[], [], ["a"]]
+def test_frames__absent_lists_are_na_present_empty_lists_stay_empty():
+    # issue 11 §4: a field the record does not carry is missing, not an (invented) empty list
+    df = frames.frame("customers", [{"id": 1, "tags": None}, {"id": 2}, {"id": 3, "tags": ["a"]},
+                                    {"id": 4, "tags": []}])  # fmt: skip
+    assert df["tags"].isna().tolist() == [True, True, False, False]
+    assert df.loc[2, "tags"] == ["a"] and df.loc[3, "tags"] == []
     same_len = frames.frame("lines", [{"modifiers": [1, 2]}, {"modifiers": [3, 4]}])
     assert same_len["modifiers"].tolist() == [[1, 2], [3, 4]]
+    odd = frames.frame("lines", [{"modifiers": [1, None, "7", 2.5, True]}])
+    assert odd.loc[0, "modifiers"] == [1, 7]  # None and non-ints dropped, digit text read
+
+
+def test_frames__abridged_list_items_give_na_lists_full_records_give_lists():
+    full = rich_records()
+    products = frames.frame("products", [{"id": 1, "name": "Latte", "code": "LT"},
+                                         *full["products"]])  # fmt: skip
+    for col in ("category_ids", "tax_ids", "site_ids", "tags"):
+        assert products[col].isna().tolist()[0] is True, col
+        assert isinstance(products.loc[1, col], list), col
+    assert products.loc[1, "category_ids"] == [7]
+    customers = frames.frame("customers", [{"id": 9, "first_name": "Ann",
+                                            "primary_email_address": "a@x.test"},
+                                           *full["customers"]])  # fmt: skip
+    assert pd.isna(customers.loc[0, "email_addresses"])
+    assert isinstance(customers.loc[1, "email_addresses"], list)
 
 
 def test_frames__describe_lists_every_column():
     table = frames.describe()
     assert set(table["kind"]) == set(frames.KINDS)
     assert len(table) == sum(len(s.columns) for s in SCHEMAS.values())
+    undocumented = table[table["description"].isna()]
+    assert undocumented.empty, undocumented[["kind", "column"]].values.tolist()
+    assert (table["description"].str.len() > 5).all()
+    date_row = table[(table["kind"] == "orders") & (table["column"] == "date")].iloc[0]
+    assert "local calendar day" in date_row["description"]
+    assert date_row["dtype"] == "date32[day][pyarrow]"
+
+
+def test_frames__columns_read_identity_time_and_money_first():
+    # issue 11 §4: what a person wants first, all-NA-on-list-items and join-only columns last
+    orders = frames.frame("orders", rich_records()["orders"])
+    assert list(orders.columns[:4]) == ["sale_number", "created_at", "site_id", "total"]
+    assert list(orders.columns[-2:]) == ["id", "company_id"]
+    lines = frames.frame("lines", full_order())
+    assert list(lines.columns[:4]) == ["order_id", "number", "created_at", "site_id"]
+    assert lines.columns[-1] == "line_id"
+    for kind in ("products", "sites", "registers", "customers", "taxes", "categories"):
+        assert frames.empty(kind).columns[-1] == "company_id", kind
 
 
 def test_frames__site_status_counts_registers_online():
@@ -356,16 +397,39 @@ ODD = [
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
-def test_frames__compiled_extractor_matches_the_column_reference(kind):
-    from kounta_nb.frames import _build
+def test_frames__column_wise_extraction_matches_the_row_by_row_oracle(kind):
+    from support_frames import oracle_values
+
+    from kounta_nb.frames import _extract
 
     schema = SCHEMAS[kind]
     records = [*rich_records()[kind], *ODD, full_order(3)]
-    levels = _build._levels(records, schema)
-    fast = _build._extractor(schema)(levels)
+    levels = _extract.levels_of(records, schema)
     for col in schema.columns:
         if not col.derived:
-            assert fast[col.name] == _build._values(col, levels), col.name
+            assert _extract.column_values(col, levels) == oracle_values(col, levels), col.name
+
+
+@pytest.mark.parametrize("kind", sorted(k for k, s in SCHEMAS.items()
+                                         if any(c.type in ("list", "sum") for c in s.columns)))
+def test_frames__ragged_list_and_sum_columns_match_the_row_by_row_oracle(kind):
+    # list/sum columns are built from all items at once; the oracle converts row by row
+    from support_frames import oracle_values
+
+    from kounta_nb.frames import _convert, _extract
+
+    schema = SCHEMAS[kind]
+    records = [*rich_records()[kind], *ODD, full_order(3),
+               {"taxes": [{"id": "12", "rate": "0.1"}, {"id": None, "rate": 0.29}, 5]}]  # fmt: skip
+    levels = _extract.levels_of(records, schema)
+    df = frames.frame(kind, records)
+    for col in schema.columns:
+        if col.type == "list":
+            want = _convert.lists(oracle_values(col, levels), col.item)
+            assert df[col.name].tolist() == list(want), col.name
+        elif col.type == "sum":
+            want = [_convert._sum(v) for v in oracle_values(col, levels)]
+            np.testing.assert_allclose(df[col.name].to_numpy(), np.round(want, 6), err_msg=col.name)
 
 
 def test_frames__concat_keeps_categoricals_and_dtypes():

@@ -284,4 +284,5 @@ def test_oddity__timestamps_with_dates_only_and_garbage_are_nat():
     assert df.loc[0, "created_at"] == pd.Timestamp("2026-05-01", tz="UTC")
     assert df["created_at"].isna().tolist() == [False, True, True]
     assert df["hour"].isna().tolist() == [False, True, True]
-    assert datetime(2026, 5, 1).date() == df.loc[0, "date"].date()
+    assert datetime(2026, 5, 1).date() == df.loc[0, "date"]  # a local date (issue 11 §4)
+    assert df["date"].isna().tolist() == [False, True, True]

@@ -15,27 +15,43 @@ The columns of every kind are declared as data in :mod:`kounta_nb.frames.schemas
   sale numbers) stay text, ``""`` becomes NA;
 - ``status``, ``order_type`` and payment ``method`` are categoricals: the documented values first,
   then any other value seen, kept as written (an old ``COMPLETED`` stays ``COMPLETED``);
-- lists (tags, e-mail addresses, modifiers, tax ids) stay Python lists in ``object`` columns and
-  are never NA (``[]`` when absent); address lines are joined with ", ";
+- lists (tags, e-mail addresses, modifiers, tax ids) are Arrow list columns
+  (``list<int64>[pyarrow]`` / ``list<string>[pyarrow]``; each cell reads as a Python list). A field
+  the record does not carry is **NA, not** ``[]`` (list items are abridged: a product list item has
+  no ``categories``, so its ``category_ids`` is NA); a present empty list stays ``[]``;
+  address lines are joined with ", ";
+- ``date`` (orders) is the local calendar day, ``date32[day][pyarrow]``: a date with no time and
+  no zone, the day in ``tz`` (or, without ``tz``, in the offset each timestamp is written with —
+  the company's). It reads back from Parquet as the same type and is ``DATE`` in SQL engines;
+- columns come in the order a person reads them: identity, time and money first
+  (``sale_number, created_at, site_id, total, …``), columns that are empty on list items or only
+  serve joins (``id``, ``company_id``, ``line_id``) last;
 - missing keys give NA, never ``KeyError``; an empty input gives the same columns and dtypes;
 - ``df.attrs`` holds ``kind``, ``tz`` and ``meta`` (provenance: endpoint, filters, fetched_at,
   request stats), always JSON-serialisable.
+
+:func:`describe` documents every column; :func:`order_tables_from_chunks` builds the four order
+tables from a stream of chunks (bounded memory: no dict per order kept alive);
+:func:`kounta_nb.frames.arrow.arrow_schema` gives the Arrow/Parquet schema of each kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from ..errors import ConfigError
 from ._build import as_records, build, jsonable, resolve_tz, schema_of
-from .schemas import ORDER_STATUSES, SCHEMAS, Col, Schema
+from .docs import column_doc
+from .schemas import ORDER_STATUSES, SCHEMAS, WEEKDAYS, Col, Schema
 
 __all__ = [
     "KINDS",
     "ORDER_STATUSES",
+    "ORDER_TABLES",
+    "WEEKDAYS",
     "SCHEMAS",
     "Col",
     "Schema",
@@ -45,6 +61,8 @@ __all__ = [
     "empty",
     "frame",
     "order_tables",
+    "order_tables_from_chunks",
+    "resolve_tz",
     "stamp",
 ]
 
@@ -52,7 +70,7 @@ __all__ = [
 KINDS: tuple[str, ...] = tuple(SCHEMAS)
 
 #: The four tables a list of full orders becomes.
-ORDER_TABLES = ("orders", "lines", "payments", "options")
+ORDER_TABLES: tuple[str, ...] = ("orders", "lines", "payments", "options")
 
 
 def frame(
@@ -96,6 +114,29 @@ def order_tables(
     return out
 
 
+def order_tables_from_chunks(
+    chunks: Iterable[Any],
+    tz: Any = None,
+    *,
+    meta: Mapping[str, Any] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`order_tables` over a stream of chunks (lists of full orders), e.g.
+    ``PullStore.iter_bodies()``: each chunk is framed and let go, so memory holds the frames
+    and one chunk of dicts, never every order as a dict. Dtypes are those of one big call
+    (categoricals unioned as :func:`concat` does); no chunks give the empty frames."""
+    parts: dict[str, list[pd.DataFrame]] = {kind: [] for kind in ORDER_TABLES}
+    for chunk in chunks:
+        for kind, df in order_tables(chunk, tz).items():
+            if len(df) or not parts[kind]:
+                parts[kind].append(df)
+    out = {}
+    for kind, dfs in parts.items():
+        df = concat(dfs) if dfs else build(kind, [], tz)
+        stamp(df, kind, tz, meta)
+        out[kind] = df
+    return out
+
+
 def empty(kind: str, tz: Any = None) -> pd.DataFrame:
     """The frame of ``kind`` with no rows: the same columns and dtypes as a full one."""
     return frame(kind, [], tz=tz)
@@ -129,7 +170,8 @@ def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def describe(kind: str | None = None) -> pd.DataFrame:
-    """The schema(s) as a table: kind, column, type, dtype, sources (for help texts and docs)."""
+    """The schema(s) as a table: kind, column, type, dtype, description, sources (for help texts
+    and docs). ``description`` says what each column holds, in one sentence."""
     kinds = [kind] if kind is not None else list(SCHEMAS)
     rows = []
     for k in kinds:
@@ -142,6 +184,7 @@ def describe(kind: str | None = None) -> pd.DataFrame:
                     "column": col.name,
                     "type": col.type,
                     "dtype": str(dtypes[col.name]),
+                    "description": column_doc(k, col.name),
                     "sources": "derived" if col.derived else " | ".join(col.sources),
                 }
             )

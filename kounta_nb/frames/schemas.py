@@ -27,12 +27,14 @@ str        ``string``                   text; numbers written out (postal codes,
 category   ``category``                 the schema's known values first, then any others seen
 bool       ``boolean``                  true/false, 0/1, "true"/"false"
 timestamp  ``datetime64[us, UTC]``      ISO-8601 with any offset; converted to ``tz`` if given
-date       ``datetime64[us]``           a local calendar day (midnight, no zone): derived only
-list       ``object``                   always a Python list (``[]`` when absent), never NA
+date       ``date32[day][pyarrow]``     a local calendar day (no time, no zone): derived only
+list       ``list<item>[pyarrow]``      a list as the record holds it (``[]`` stays ``[]``);
+                                        NA when the record does not carry the field (lists
+                                        are abridged); ``item`` is ``int64`` or ``string``
 sum        ``float64``                  sum of the numbers in a list path (NaN when absent)
 len        ``Int64``                    length of a list (NA when the list is absent)
 join       ``string``                   list of strings joined with ", " (address lines)
-keys       ``object``                   list of a mapping's keys (webhook header names: the
+keys       ``list<string>[pyarrow]``    list of a mapping's keys (webhook header names: the
                                         values can be secrets and are never copied)
 ========== ============================ ===================================================
 
@@ -46,28 +48,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Col", "Schema", "SCHEMAS", "TYPES", "ORDER_STATUSES", "WEEKDAYS"]
+from ..vocab import ORDER_STATUSES, WEEKDAYS
+
+__all__ = ["Col", "Schema", "SCHEMAS", "TYPES", "ITEMS", "ORDER_STATUSES", "WEEKDAYS"]
 
 TYPES = (
     "id", "bigid", "int", "float", "money", "price", "str", "category", "bool", "timestamp",
     "date", "list", "sum", "len", "join", "keys",
 )  # fmt: skip
 
-#: Order statuses the API documents (kounta-api.md §4); other spellings seen are kept as-is.
-ORDER_STATUSES = ("SUBMITTED", "ON_HOLD", "PENDING", "ACCEPTED", "REJECTED", "COMPLETE")
+#: The element types of ``list`` columns (``keys`` columns hold strings).
+ITEMS = ("int", "str")
 RECONCILIATION_LEVELS = ("site", "register", "staff_member")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True)
 class Col:
-    """One output column: name, type (see ``TYPES``) and source paths, best first."""
+    """One output column: name, type (see ``TYPES``) and source paths, best first.
+
+    ``item`` is the element type of a ``list`` column (``"int"`` or ``"str"``, see ``ITEMS``).
+    """
 
     name: str
     type: str
     sources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     derived: bool = False
+    item: str | None = None
 
     def __init__(
         self,
@@ -76,9 +83,18 @@ class Col:
         *sources: str,
         categories: tuple[str, ...] = (),
         derived: bool = False,
+        item: str | None = None,
     ) -> None:
         if type not in TYPES:
             raise ValueError(f"unknown column type {type!r} for {name!r}")
+        if type == "keys":
+            item = "str"
+        elif type == "list":
+            if item not in ITEMS:
+                raise ValueError(f"list column {name!r} needs item= one of {ITEMS}, not {item!r}")
+        elif item is not None:
+            raise ValueError(f"column {name!r}: only list columns take item=")
+        object.__setattr__(self, "item", item)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "sources", tuple(sources))
@@ -86,9 +102,9 @@ class Col:
         object.__setattr__(self, "derived", derived)
 
 
-def D(name: str, type: str, **kw: tuple[str, ...]) -> Col:
+def D(name: str, type: str, *, categories: tuple[str, ...] = ()) -> Col:
     """A derived column (computed from other columns after extraction)."""
-    return Col(name, type, derived=True, **kw)
+    return Col(name, type, categories=categories, derived=True)
 
 
 @dataclass(frozen=True)
@@ -137,38 +153,40 @@ ORDERS = Schema(
     "orders",
     "one row per order (list items or full orders)",
     (
-        Col("id", "bigid", "id_str", "id"),
+        # who/when/where/how much first; then the classification, the people, the flags, and
+        # last the columns that are empty on list items (abridged) or only useful for joins
         Col("sale_number", "str", "sale_number"),
+        Col("created_at", "timestamp", "created_at"),
+        Col("site_id", "id", "site_id", "site.id"),
+        Col("total", "money", "total"),
+        Col("total_tax", "money", "total_tax"),
+        D("total_ex_tax", "money"),
+        Col("paid", "money", "paid"),
+        Col("tips", "money", "tips"),
         Col("status", "category", "status", categories=ORDER_STATUSES),
         Col("order_type", "category", "order_type"),
-        Col("company_id", "id", "company_id"),
-        Col("site_id", "id", "site_id", "site.id"),
+        D("date", "date"),
+        D("hour", "int"),
+        D("weekday", "category", categories=WEEKDAYS),
         Col("register_id", "id", "register_id", "register.id"),
         Col("staff_id", "id", "staff_id", "staff_member_id", "staff_member.id"),
         Col("customer_id", "id", "customer_id", "customer.id"),
         Col("customer_email", "str", "customer.email"),
         Col("notes", "str", "notes"),
-        Col("total", "money", "total"),
-        Col("total_tax", "money", "total_tax"),
-        Col("paid", "money", "paid"),
-        Col("tips", "money", "tips"),
-        Col("price_variation", "float", "price_variation"),
-        Col("price_fixed_variation", "money", "price_fixed_variation"),
+        Col("lines_count", "len", "lines"),
+        Col("payments_count", "len", "payments"),
         Col("deleted", "bool", "deleted"),
         Col("is_refund", "bool", "is_refund"),
         Col("refunded_order_id", "bigid", "refunded_order_id_str", "refunded_order_id"),
+        Col("price_variation", "float", "price_variation"),
+        Col("price_fixed_variation", "money", "price_fixed_variation"),
         Col("order_payment_type", "str", "order_payment_type"),
-        Col("callback_uri", "str", "callback_uri"),
-        Col("lines_count", "len", "lines"),
-        Col("payments_count", "len", "payments"),
         Col("placed_at", "timestamp", "placed_at"),
         Col("fulfil_at", "timestamp", "fulfil_at"),
-        Col("created_at", "timestamp", "created_at"),
         Col("updated_at", "timestamp", "updated_at"),
-        D("total_ex_tax", "money"),
-        D("date", "date"),
-        D("hour", "int"),
-        D("weekday", "category", categories=WEEKDAYS),
+        Col("callback_uri", "str", "callback_uri"),
+        Col("id", "bigid", "id_str", "id"),
+        Col("company_id", "id", "company_id"),
     ),
 )
 
@@ -178,27 +196,27 @@ LINES = Schema(
     (
         Col("order_id", "bigid", "^id_str", "^id", "order_id"),
         Col("number", "int", "number"),
-        Col("id", "bigid", "id_str", "id"),
-        Col("line_id", "str", "line_id"),
+        Col("created_at", "timestamp", "^created_at", "created_at"),
         Col("site_id", "id", "^site_id", "^site.id", "site_id"),
-        Col("product_id", "id", "product.id", "product_id"),
         Col("product_name", "str", "product.name", "product_name"),
         Col("quantity", "float", "quantity"),
-        Col("notes", "str", "notes"),
+        D("line_total", "money"),
         Col("unit_price", "price", "unit_price"),
         Col("unit_tax", "price", "unit_tax"),
+        D("discount", "money"),
+        D("surcharge", "money"),
         Col("line_total_ex_tax", "money", "line_total_ex_tax"),
         Col("line_total_tax", "money", "line_total_tax"),
         Col("price_variation", "float", "price_variation"),
         Col("price_fixed_variation", "money", "price_fixed_variation"),
-        Col("modifiers", "list", "modifiers[]"),
-        Col("tax_ids", "list", "taxes[].id"),
         Col("tax_rate", "sum", "taxes[].rate"),
+        Col("tax_ids", "list", "taxes[].id", item="int"),
+        Col("modifiers", "list", "modifiers[]", item="int"),
         Col("part_of_option_set", "bool", "part_of_option_set"),
-        Col("created_at", "timestamp", "^created_at", "created_at"),
-        D("line_total", "money"),
-        D("discount", "money"),
-        D("surcharge", "money"),
+        Col("notes", "str", "notes"),
+        Col("product_id", "id", "product.id", "product_id"),
+        Col("id", "bigid", "id_str", "id"),
+        Col("line_id", "str", "line_id"),
     ),
     explode=("lines",),
     parent_markers=(_ORDER_MARKERS,),
@@ -210,14 +228,14 @@ PAYMENTS = Schema(
     (
         Col("order_id", "bigid", "^id_str", "^id", "order_id"),
         Col("number", "int", "number"),
-        Col("id", "bigid", "id_str", "id"),
+        Col("created_at", "timestamp", "created_at"),
         Col("site_id", "id", "^site_id", "^site.id", "site_id"),
-        Col("method_id", "id", "method.id", "method_id"),
         Col("method", "category", "method.name", "method_name"),
         Col("amount", "money", "amount"),
         Col("tip", "money", "tip"),
         Col("ref", "str", "ref"),
-        Col("created_at", "timestamp", "created_at"),
+        Col("method_id", "id", "method.id", "method_id"),
+        Col("id", "bigid", "id_str", "id"),
     ),
     explode=("payments",),
     parent_markers=(_ORDER_MARKERS,),
@@ -229,15 +247,15 @@ OPTIONS = Schema(
     (
         Col("order_id", "bigid", "^id_str", "^id", "order_id"),
         Col("line_number", "int", "line_number"),
-        Col("product_id", "id", "product_id", "product.id"),
+        Col("created_at", "timestamp", "^created_at", "created_at"),
+        Col("site_id", "id", "^site_id", "^site.id", "site_id"),
         Col("name", "str", "name", "product.name"),
+        D("option_set", "str"),
         Col("unit_price", "price", "unit_price"),
         Col("unit_tax", "price", "unit_tax"),
-        Col("tax_ids", "list", "taxes[].id"),
-        Col("option_set_ids", "list", "option_sets[].option_set_id"),
-        D("option_set", "str"),
-        Col("site_id", "id", "^site_id", "^site.id", "site_id"),
-        Col("created_at", "timestamp", "^created_at", "created_at"),
+        Col("product_id", "id", "product_id", "product.id"),
+        Col("tax_ids", "list", "taxes[].id", item="int"),
+        Col("option_set_ids", "list", "option_sets[].option_set_id", item="int"),
     ),
     explode=("options",),
     parent_markers=(_ORDER_MARKERS,),
@@ -252,7 +270,6 @@ PRODUCTS = Schema(
     "one row per product",
     (
         Col("id", "id", "id"),
-        Col("company_id", "id", "company_id"),
         Col("name", "str", "name"),
         Col("code", "str", "code"),
         Col("number", "str", "number"),
@@ -272,14 +289,15 @@ PRODUCTS = Schema(
         Col("top_seller", "bool", "top_seller"),
         Col("special_item", "bool", "special_item"),
         Col("deleted", "bool", "deleted"),
-        Col("tags", "list", "tags[]"),
-        Col("category_ids", "list", "categories[].id"),
-        Col("tax_ids", "list", "taxes[].id"),
+        Col("tags", "list", "tags[]", item="str"),
+        Col("category_ids", "list", "categories[].id", item="int"),
+        Col("tax_ids", "list", "taxes[].id", item="int"),
         Col("tax_rate", "sum", "taxes[].rate"),
-        Col("site_ids", "list", "sites[].id"),
+        Col("site_ids", "list", "sites[].id", item="int"),
         Col("image", "str", "image"),
         Col("created_at", "timestamp", "created_at"),
         Col("updated_at", "timestamp", "updated_at"),
+        Col("company_id", "id", "company_id"),
     ),
 )
 
@@ -314,7 +332,6 @@ SITES = Schema(
     "one row per site (venue)",
     (
         Col("id", "id", "id"),
-        Col("company_id", "id", "company_id"),
         Col("name", "str", "name"),
         Col("code", "str", "code"),
         Col("business_number", "str", "business_number"),
@@ -336,6 +353,7 @@ SITES = Schema(
         *_address("postal_address"),
         Col("created_at", "timestamp", "created_at"),
         Col("updated_at", "timestamp", "updated_at"),
+        Col("company_id", "id", "company_id"),
     ),
 )
 
@@ -344,7 +362,6 @@ REGISTERS = Schema(
     "one row per register (till)",
     (
         Col("id", "id", "id"),
-        Col("company_id", "id", "company_id"),
         Col("code", "str", "code"),
         Col("name", "str", "name"),
         Col("site_id", "id", "site_id", "site.id"),
@@ -354,6 +371,7 @@ REGISTERS = Schema(
         Col("sale_prefix", "str", "sale_prefix"),
         Col("return_prefix", "str", "return_prefix"),
         Col("assigned_to_device", "bool", "assigned_to_device"),
+        Col("company_id", "id", "company_id"),
     ),
 )
 
@@ -362,24 +380,24 @@ CUSTOMERS = Schema(
     "one row per customer",
     (
         Col("id", "id", "id"),
-        Col("company_id", "id", "company_id"),
         Col("first_name", "str", "first_name"),
         Col("last_name", "str", "last_name"),
         Col("description", "str", "description"),
         Col("primary_email_address", "str", "primary_email_address"),
-        Col("email_addresses", "list", "email_addresses[]"),
+        Col("email_addresses", "list", "email_addresses[]", item="str"),
         Col("phone", "str", "phone"),
         Col("mobile", "str", "mobile"),
         Col("fax", "str", "fax"),
         Col("reference_id", "str", "reference_id"),
         Col("accepts_marketing", "bool", "accepts_marketing"),
-        Col("tags", "list", "tags[]"),
+        Col("tags", "list", "tags[]", item="str"),
         Col("image", "str", "image"),
         *_summary("addresses"),
         *_address("shipping_address"),
         *_address("postal_address"),
         Col("created_at", "timestamp", "created_at"),
         Col("updated_at", "timestamp", "updated_at"),
+        Col("company_id", "id", "company_id"),
     ),
 )
 
@@ -392,11 +410,11 @@ STAFF = Schema(
         Col("last_name", "str", "last_name"),
         Col("is_admin", "bool", "is_admin"),
         Col("primary_email_address", "str", "primary_email_address"),
-        Col("email_addresses", "list", "email_addresses[]"),
+        Col("email_addresses", "list", "email_addresses[]", item="str"),
         Col("phone", "str", "phone"),
         Col("mobile", "str", "mobile"),
         Col("fax", "str", "fax"),
-        Col("permissions", "list", "permissions[].code"),
+        Col("permissions", "list", "permissions[].code", item="str"),
         Col("image", "str", "image"),
         *_summary("sites"),
         *_summary("addresses"),
@@ -445,10 +463,10 @@ TAXES = Schema(
     "one row per tax (rate is a factor: 0.1 = 10 %)",
     (
         Col("id", "id", "id"),
-        Col("company_id", "id", "company_id"),
         Col("code", "str", "code"),
         Col("name", "str", "name"),
         Col("rate", "float", "rate"),
+        Col("company_id", "id", "company_id"),
     ),
 )
 
@@ -457,13 +475,13 @@ CATEGORIES = Schema(
     "one row per product category",
     (
         Col("id", "id", "id"),
-        Col("company_id", "id", "company_id"),
         Col("name", "str", "name"),
         Col("description", "str", "description"),
         Col("friendly_name", "str", "friendly_name"),
         Col("show_online", "bool", "show_online"),
         Col("image", "str", "image"),
         *_summary("products"),
+        Col("company_id", "id", "company_id"),
     ),
 )
 
@@ -549,7 +567,7 @@ WEBHOOKS = Schema(
         Col("topic", "str", "topic"),
         Col("address", "str", "address"),
         Col("format", "str", "format"),
-        Col("filter_site_ids", "list", "filter.site_ids[]"),
+        Col("filter_site_ids", "list", "filter.site_ids[]", item="int"),
         Col("header_names", "keys", "headers"),
         Col("created_at", "timestamp", "created_at"),
         Col("updated_at", "timestamp", "updated_at"),
