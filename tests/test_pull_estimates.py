@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from kounta_nb.errors import ConfigError
+from kounta_nb.pull.analysis import line_value
 from kounta_nb.pull.estimates import COLUMNS, estimate_totals, t_quantile
-from kounta_nb.pull.job import line_value, rank_key
+from kounta_nb.pull.scheduler import rank_key
 
 SEEDS = 200
 

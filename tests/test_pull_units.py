@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kounta_nb.pull.job import plan_slices, pull_key
+from kounta_nb.pull.plan import plan_slices, pull_key
 from kounta_nb.pull.store import PullStore, store_path
 
 

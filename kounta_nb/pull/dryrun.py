@@ -15,8 +15,9 @@ from typing import Any
 
 from .. import settings
 from ..errors import ConfigError
-from ._api import Api, created_ts, iso
-from .job import _duration, resolve_moment
+from .plan import PullSpec
+from .progress import duration as _duration
+from .source import OrderSource, created_ts
 
 __all__ = ["Estimate", "dry_run"]
 
@@ -79,27 +80,20 @@ def dry_run(
     details: bool = True,
 ) -> Estimate:
     """Estimate a pull of ``since``–``until`` without starting it (a handful of list requests)."""
-    api = Api(client)
+    api = OrderSource(client)
     tz = api.tz
     if isinstance(since, str) and since.strip().lower() == "last":
         raise ConfigError("dry_run needs an explicit start; 'last' depends on the pull store.")
-    start = resolve_moment(since, tz, end=False)
-    end = resolve_moment(until, tz, end=True) if until is not None else None
-    if end is not None and end <= start:
-        raise ConfigError("The period is empty: 'until' must come after 'since'.")
     site_id = api.resolve_site(site)
-    path = api.list_path(site_id, status.lower() if status else None)
+    spec = PullSpec.resolve(since, until, tz=tz, site=site_id, status=status)
+    start, end = spec.since, spec.until
     requests = 0
 
     def page(lo: datetime, hi: datetime | None, url: str | None = None) -> tuple[list[dict[str, Any]], str | None, Any]:
         nonlocal requests
         requests += 1
-        if url:
-            return api.list_page(url, None)
-        params = {"created_gte": iso(lo)}
-        if hi is not None:
-            params["created_lt"] = iso(hi)
-        return api.list_page(path, params)
+        walk, first, params = api.start(spec.query(lo.timestamp(), hi.timestamp() if hi else None), url)
+        return api.list_page(walk, first, params)
 
     records, nxt, response = page(start, end)
     per_minute = api.per_minute
@@ -115,7 +109,8 @@ def dry_run(
 
     if nxt is None:
         return result(len(records), "counted: the period fits in one page", True)
-    pages_total = api.pages_hint(response)
+    raw_pages = response.headers.get("X-Pages")
+    pages_total = int(raw_pages) if raw_pages and str(raw_pages).isdigit() else None
     if pages_total:
         return result(int((pages_total - 0.5) * settings.PAGE_SIZE), "from the page count the server reports", False)
 
