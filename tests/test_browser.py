@@ -128,21 +128,47 @@ def _open_notebook(context, lab: Lab, name: str):  # type: ignore[no-untyped-def
     return page
 
 
-def _consent(context, link) -> None:  # type: ignore[no-untyped-def]
-    """Open the authorise link (a new tab), log in, pick the company, Grant Access."""
+def _consent(context, login) -> None:  # type: ignore[no-untyped-def]
+    """Open the authorise link (a new tab), log in with the demo login the widget shows, pick the
+    company, Grant Access."""
     from playwright.sync_api import expect
 
+    email = login.locator(".kounta-nb-demo-email").inner_text()
+    password = login.locator(".kounta-nb-demo-password").inner_text()
+    assert (email, password) == ("demo@kounta.test", "kounta")
     with context.expect_page() as opened:
-        link.click()
+        login.locator("a.kounta-nb-authorize").click()
     tab = opened.value
-    tab.locator("input[name=email]").fill("demo@kounta.test")
-    tab.locator("input[name=password]").fill("kounta")
+    tab.locator("input[name=email]").fill(email)
+    tab.locator("input[name=password]").fill(password)
     tab.get_by_role("button", name="Log in").click()
     tab.locator("select[name=company_id]").select_option(label="Harbour Lane Hospitality")
     tab.get_by_role("button", name="Grant Access").click()
     expect(tab.locator("#kounta-nb-result")).to_have_attribute("data-ok", "true")
     expect(tab.locator("body")).to_contain_text("You can close this tab")
     tab.close()
+
+
+# For every visible text field of the widget: its placeholder's rendered width and the room the
+# input gives it (content box), measured with the input's own font.
+_PLACEHOLDER_ROOM = """
+els => els.filter(el => el.offsetParent !== null && el.placeholder).map(el => {
+  const cs = getComputedStyle(el);
+  const ctx = document.createElement("canvas").getContext("2d");
+  ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+  const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+  return [el.placeholder, ctx.measureText(el.placeholder).width, room];
+})
+"""
+
+
+def _assert_placeholders_fit(login, expected: int) -> None:  # type: ignore[no-untyped-def]
+    """No text field of the login widget cuts its placeholder (as rendered by Chromium)."""
+    fields = login.locator("input[type=text], input[type=password]")
+    measured = fields.evaluate_all(_PLACEHOLDER_ROOM)
+    assert len(measured) == expected, measured
+    for placeholder, needed, room in measured:
+        assert needed <= room, f"placeholder {placeholder!r} needs {needed:.0f}px, the field gives {room:.0f}px"
 
 
 def _artifacts() -> Path:
@@ -186,15 +212,23 @@ def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
             _run_cell(page, "%load_ext kounta_nb\n%kounta login")
             login = page.locator(".kounta-nb-login")
             expect(login).to_be_visible()
+            expect(login.locator("input[type=password]")).to_be_visible()
+            _assert_placeholders_fit(login, expected=2)  # client id and secret
+            login.screenshot(path=str(_artifacts() / "browser-login-widget.png"))
 
-            # 2. "Try the sandbox (no account)" → a link that opens the consent page in a new tab.
+            # 2. "Try the sandbox (no account)" → a link that opens the consent page in a new tab,
+            #    and the sandbox's demo login beside it.
             login.get_by_role("button", name="Try the sandbox (no account)").click()
             link = login.locator("a.kounta-nb-authorize")
             expect(link).to_be_visible()
+            expect(link).to_have_text("Open the sandbox login page ↗")
             assert link.get_attribute("target") == "_blank"
+            expect(login.locator(".kounta-nb-demo-login")).to_contain_text("demo@kounta.test")
+            _assert_placeholders_fit(login, expected=3)  # and the paste-back address
+            login.screenshot(path=str(_artifacts() / "browser-login-waiting.png"))
 
             # 3. The sandbox's consent page: log in, pick the company, Grant Access.
-            _consent(context, link)
+            _consent(context, login)
 
             # 4. Back in the notebook, automatically: connected, then the venue picker.
             expect(login.locator(".kounta-nb-ok")).to_contain_text("Connected to Harbour Lane Hospitality")
@@ -244,6 +278,8 @@ def test_browser__return_through_the_jupyter_server_route(lab: Lab) -> None:
             page = _open_notebook(context, lab, "hub.ipynb")
             _run_cell(
                 page,
+                # The secret field's longest placeholder says where the secret comes from.
+                "import os; os.environ['KOUNTA_CLIENT_SECRET'] = 'placeholder-check'\n"
                 "%load_ext kounta_nb\n"
                 f"%config Kounta.redirect_uri = '{lab.url}/kounta_nb/callback'\n"
                 "%kounta login",
@@ -254,11 +290,23 @@ def test_browser__return_through_the_jupyter_server_route(lab: Lab) -> None:
             except AssertionError:
                 page.screenshot(path=str(_artifacts() / "browser-failure-hub.png"))
                 raise
+            expect(login.locator("input[type=password]")).to_have_attribute(
+                "placeholder", "taken from $KOUNTA_CLIENT_SECRET"
+            )
+            _assert_placeholders_fit(login, expected=2)
+            # A secret typed in leaves the field at once; the placeholder says where it went.
+            secret = login.locator("input[type=password]")
+            secret.fill("typed-in-secret")
+            secret.press("Enter")
+            expect(secret).to_have_attribute("placeholder", "secret received (kept in memory only)")
+            expect(secret).to_have_value("")
+            _assert_placeholders_fit(login, expected=2)
             login.get_by_role("button", name="Try the sandbox (no account)").click()
             expect(login.locator(".kounta-nb-status")).to_contain_text("continues by itself")
             link = login.locator("a.kounta-nb-authorize")
             assert quote(f"{lab.url}/kounta_nb/callback", safe="") in (link.get_attribute("href") or "")
-            _consent(context, link)
+            _assert_placeholders_fit(login, expected=3)
+            _consent(context, login)
             expect(login.locator(".kounta-nb-ok")).to_contain_text("Connected to Harbour Lane Hospitality")
             expect(login.locator(".kounta-nb-venue select")).to_be_visible()
         finally:

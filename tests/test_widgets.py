@@ -151,6 +151,78 @@ def test_login__nothing_pending_tells_the_tab(session):
     assert not result.ok and login.stage == "failed"
 
 
+def _all_text(widget: widgets.Widget) -> str:
+    """Every word the widget shows: HTML values, descriptions, placeholders, the status line."""
+    parts = [getattr(widget, "message", "")]
+    for w in tree(widget):
+        parts += [str(getattr(w, name, "") or "") for name in ("value", "description", "placeholder")]
+    return "\n".join(parts)
+
+
+def test_login__sandbox_shows_its_demo_login_and_the_link_reads_well(session):
+    login = LoginWidget(session)
+    assert "demo@kounta.test" not in _all_text(login)
+    _part(login, widgets.Button, "Try the sandbox (no account)").click()
+    handle = session.sandbox_handle
+    shown = login._demo_login.value
+    assert f">{handle.username}</code>" in shown and f">{handle.password}</code>" in shown
+    assert "Open the sandbox login page ↗" in login._link.value
+    assert "the the" not in _all_text(login).lower()
+    # What the widget shows is what the consent page takes.
+    email = shown.split("kounta-nb-demo-email'>", 1)[1].split("<", 1)[0]
+    password = shown.split("kounta-nb-demo-password'>", 1)[1].split("<", 1)[0]
+    assert (email, password) == (handle.username, handle.password) == ("demo@kounta.test", "kounta")
+    requests.get(consent(login.authorize_url), timeout=30)
+    assert login.stage == "connected" and login._demo_login.value == ""
+    assert "the the" not in _all_text(login).lower()
+    login.close()
+
+
+def test_login__real_kounta_shows_no_demo_login(session):
+    login = LoginWidget(session, client_id="my-addon", client_secret="my-addon-secret")
+    _part(login, widgets.Button, "Log in with Kounta").click()
+    assert login.stage == "waiting"
+    assert "Open the Kounta login page ↗" in login._link.value
+    assert login._demo_login.value == "" and "the the" not in _all_text(login).lower()
+    login.close()
+
+
+def _ch(css: str) -> float:
+    assert css.endswith("ch"), css
+    return float(css[:-2])
+
+
+def test_fields__wide_enough_for_label_and_every_placeholder(session, monkeypatch):
+    from kounta_nb.widgets.login import PLACEHOLDERS
+
+    fields_seen = 0
+    for env_secret in (False, True):
+        if env_secret:
+            monkeypatch.setenv("KOUNTA_CLIENT_SECRET", "from-the-environment")
+        login = LoginWidget(session)
+        fields = [w for w in tree(login) if isinstance(w, widgets.Text | widgets.Password)]
+        assert {f.description for f in fields} == {"Client id", "Secret", "Address"}
+        secret = _part(login, widgets.Password, "Secret")
+        secret.value = "typed-in"  # the placeholder changes to say where the secret went
+        for field in fields:
+            width, label = _ch(field.layout.width), _ch(field.style.description_width)
+            assert len(field.description) + 1 <= label
+            # Independent of the widget's own estimate: every character counted as a capital
+            # letter would be too much, 1.3ch for capitals and symbols plus the input's padding.
+            shown = [field.placeholder] + (
+                [PLACEHOLDERS["secret"], PLACEHOLDERS["secret_env"]] if field is secret else []
+            )
+            for text in shown:
+                room = width - label - 3
+                need = sum(1.3 if c.isupper() or not c.isalnum() and c != " " else 1.0 for c in text)
+                assert need <= room, (field.description, text, need, room)
+            assert field.layout.max_width == "100%"
+            fields_seen += 1
+        assert len({f.layout.width for f in fields}) == 1  # they line up
+        login.close()
+    assert fields_seen == 6
+
+
 # -- the client secret never stays in a widget ----------------------------------------------------
 
 

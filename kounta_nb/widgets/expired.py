@@ -16,7 +16,7 @@ from ..session import Session
 __all__ = ["ExpiredNotice"]
 
 
-class ExpiredNotice(widgets.VBox):
+class ExpiredNotice(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
     """One warning line and a **Reconnect** button that opens a fresh :class:`LoginWidget`."""
 
     def __init__(self, session: Session, *, login_options: dict[str, Any] | None = None, **kwargs: Any) -> None:

@@ -51,12 +51,45 @@ def _remote_kernel() -> bool:
     return any(os.environ.get(name) for name in ("JUPYTERHUB_SERVICE_PREFIX", "BINDER_SERVICE_HOST"))
 
 
+#: Every placeholder a text field of the login can show (the field widths are sized for them).
+PLACEHOLDERS = {
+    "client_id": "your add-on's client id",
+    "secret": "your add-on's client secret",
+    "secret_env": "taken from $KOUNTA_CLIENT_SECRET",
+    "secret_kept": "secret received (kept in memory only)",
+    "address": "…or paste the address the browser ended on",
+}
+#: Width of the field labels ("Client id", "Secret", "Address") and their gap, in ``ch``.
+LABEL_CH = 10
+
+
+def text_ch(text: str) -> float:
+    """A generous width estimate of ``text`` in ``ch`` (the width of "0"): capitals and symbols
+    are wider than digits in proportional fonts, lower case narrower."""
+    return sum(1.3 if ch.isupper() or ch in "$@%&_—…" else 1.0 for ch in text)
+
+
+#: One width for every field, so that they line up and none cuts its placeholder: the label,
+#: the longest placeholder, and room for the input's padding and border.
+FIELD_CH = LABEL_CH + int(max(text_ch(p) for p in PLACEHOLDERS.values())) + 4
+
+
+def _field_layout() -> widgets.Layout:
+    # max_width keeps a narrow output area from scrolling sideways (then, and only then, a long
+    # placeholder may be cut).
+    return widgets.Layout(width=f"{FIELD_CH}ch", max_width="100%")
+
+
+def _field_style() -> dict[str, str]:
+    return {"description_width": f"{LABEL_CH}ch"}
+
+
 def _line(text: str, kind: str = "info") -> str:
     colour = {"info": "inherit", "ok": "#1a7f37", "error": "#c62828"}[kind]
     return f"<span class='kounta-nb-status kounta-nb-{kind}' style='color:{colour}'>{html.escape(text)}</span>"
 
 
-class LoginWidget(widgets.VBox):
+class LoginWidget(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
     """Client id / secret fields, **Log in with Kounta**, **Try the sandbox (no account)**,
     **Basic (my own company)**, the authorise link, a paste field, one status line, then the
     venue picker.
@@ -96,13 +129,19 @@ class LoginWidget(widgets.VBox):
         env_secret = bool(os.environ.get(settings.ENV_CLIENT_SECRET))
         self._title = widgets.HTML("<b>Connect to Kounta</b>")
         self._client_id_field = widgets.Text(
-            value=env_id, description="Client id", placeholder="your add-on's client id"
+            value=env_id,
+            description="Client id",
+            placeholder=PLACEHOLDERS["client_id"],
+            layout=_field_layout(),
+            style=_field_style(),
         )
         self._secret_field = widgets.Password(
             value="",
             description="Secret",
-            placeholder="taken from $KOUNTA_CLIENT_SECRET" if env_secret else "your add-on's client secret",
+            placeholder=PLACEHOLDERS["secret_env" if env_secret else "secret"],
             continuous_update=False,
+            layout=_field_layout(),
+            style=_field_style(),
         )
         self._login_button = widgets.Button(
             description="Log in with Kounta", button_style="primary", icon="sign-in"
@@ -114,10 +153,15 @@ class LoginWidget(widgets.VBox):
             description="Try the sandbox (no account)", button_style="info"
         )
         self._link = widgets.HTML("")
+        # The sandbox's demo login, shown while its consent page waits (it is published, made up
+        # and only valid on the sandbox: not a secret).
+        self._demo_login = widgets.HTML("")
         self._paste_field = widgets.Text(
             description="Address",
-            placeholder="…or paste the address the browser ended on",
+            placeholder=PLACEHOLDERS["address"],
             continuous_update=False,
+            layout=_field_layout(),
+            style=_field_style(),
         )
         self._finish_button = widgets.Button(description="Finish login")
         self._paste_row = widgets.HBox([self._paste_field, self._finish_button])
@@ -138,6 +182,7 @@ class LoginWidget(widgets.VBox):
             self._title,
             self._form,
             self._link,
+            self._demo_login,
             self._paste_row,
             self._status,
             self._venue_box,
@@ -167,7 +212,7 @@ class LoginWidget(widgets.VBox):
         if change["new"]:
             self._secret = change["new"]
             self._secret_field.value = ""
-            self._secret_field.placeholder = "secret received (kept in memory only)"
+            self._secret_field.placeholder = PLACEHOLDERS["secret_kept"]
 
     def _on_login_click(self, _button: Any = None) -> None:
         self._guard(self._start_oauth)
@@ -211,7 +256,8 @@ class LoginWidget(widgets.VBox):
         self._client_options = self.session.client_options()
         flow = Kounta.oauth(client_id, secret, redirect, **self._flow_options())
         self._secret = None
-        self._begin(flow, "Kounta")
+        self._demo_login.value = ""
+        self._begin(flow, "Kounta", "the Kounta login page")
 
     def _start_sandbox(self) -> None:
         from ..auth import OAuthFlow
@@ -231,7 +277,13 @@ class LoginWidget(widgets.VBox):
             api_base=handle.api_base,
         )
         self._client_options = self.session.sandbox_options()
-        self._begin(flow, "the sandbox")
+        self._demo_login.value = (
+            "<span class='kounta-nb-demo-login'>Sandbox demo login: e-mail "
+            f"<code class='kounta-nb-demo-email'>{html.escape(handle.username)}</code>, password "
+            f"<code class='kounta-nb-demo-password'>{html.escape(handle.password)}</code> "
+            "(a made-up account that only the sandbox knows).</span>"
+        )
+        self._begin(flow, "the sandbox", "the sandbox login page")
 
     def _sandbox_from_kernel(self, handle: Any) -> None:
         """On JupyterHub/Binder the sandbox listens on the kernel's 127.0.0.1, which the
@@ -288,7 +340,8 @@ class LoginWidget(widgets.VBox):
                 self._mode = "paste"
         return configured or self._listener.redirect_uri  # type: ignore[union-attr]
 
-    def _begin(self, flow: Any, where: str) -> None:
+    def _begin(self, flow: Any, where: str, page: str) -> None:
+        """Show the link to ``page`` (the consent page of ``where``) and wait for the return."""
         url, state = flow.authorization_url()
         with self._lock:
             self._flow = flow
@@ -300,7 +353,7 @@ class LoginWidget(widgets.VBox):
             f"<a class='kounta-nb-authorize' href='{html.escape(url, quote=True)}' target='_blank' "
             "rel='noopener' style='display:inline-block;padding:4px 12px;border-radius:3px;"
             "background:#1976d2;color:white;text-decoration:none'>"
-            f"Open the {html.escape(where)} login page ↗</a>"
+            f"Open {html.escape(page)} ↗</a>"
         )
         self._paste_row.layout.display = "flex"
         self.stage = "waiting"
@@ -351,6 +404,7 @@ class LoginWidget(widgets.VBox):
             self.session.preferred_site = str(self._site)
         self.session.connect(client)
         self._link.value = ""
+        self._demo_login.value = ""
         self._paste_row.layout.display = "none"
         self._form.layout.display = "none"  # done with credentials; `%kounta login` starts over
         self.stage = "connected"

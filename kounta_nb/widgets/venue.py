@@ -20,7 +20,7 @@ __all__ = ["VenuePicker"]
 ALL_SITES = 0
 
 
-class VenuePicker(widgets.VBox):
+class VenuePicker(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type hints
     """A Dropdown of the company's sites (plus "All sites") bound to ``session.site_id``."""
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
