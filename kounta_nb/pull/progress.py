@@ -91,12 +91,11 @@ class Bar:
     """A tqdm progress bar of requests done / to go (nothing at all when tqdm is missing)."""
 
     def __init__(self) -> None:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:  # tqdm is a dependency; a stripped install just gets no bar
-            self._bar: Any = None
-            return
-        self._bar = tqdm(total=None, unit="req", desc="Kounta pull", leave=True, dynamic_ncols=True)
+        # kounta_nb.progress: a saved notebook shows how the pull ended, not the bar's first
+        # frame (None without tqdm: a stripped install just gets no bar)
+        from ..progress import progress_bar
+
+        self._bar: Any = progress_bar(total=None, unit="req", desc="Kounta pull", leave=True, dynamic_ncols=True)
 
     def update(self, p: Progress, *, final: bool = False) -> None:
         """Show ``p``; close the bar (keeping its last state) when ``final``."""
