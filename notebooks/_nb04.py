@@ -64,12 +64,22 @@ k = Kounta.from_flow(flow, token)
 
 The rest of this notebook rehearses exactly that on the sandbox.
 """),
+    ("md", r"""
+The rehearsal keeps its token file in a **temporary folder**, deleted at the end: sandbox tokens
+never mix with the logins in your real config directory (`~/.config/kounta_nb`).
+"""),
     ("code", r"""
+import shutil
 import stat
+import tempfile
+from pathlib import Path
 
 import kounta_nb
-from kounta_nb import Kounta, TokenExpiredError, settings
+from kounta_nb import Kounta, TokenExpiredError
 from kounta_nb.auth import TokenStore, consent_login
+
+rehearsal_dir = Path(tempfile.mkdtemp(prefix="kounta-nb-rehearsal-"))
+store = TokenStore(rehearsal_dir / "tokens.json")  # not your real token file
 
 sandbox = kounta_nb.start_sandbox()
 print("Sandbox API:", sandbox.api_base)
@@ -121,7 +131,7 @@ print("2. The browser was sent to", landed_on.split("?")[0], "?code=…&state=�
 """),
     ("code", r"""
 token = flow.fetch_token(landed_on)   # checks state, exchanges the code for a token
-k = Kounta.from_flow(flow, token, api_base=sandbox.api_base)
+k = Kounta.from_flow(flow, token, api_base=sandbox.api_base, token_store=store)
 print("3. Connected to", k.company["name"], "—", token)
 """),
     ("md", r"""
@@ -137,12 +147,14 @@ the token itself. The same holds for every error message, log line and widget of
   `KOUNTA_CLIENT_ID` / `KOUNTA_CLIENT_SECRET` for refreshing) for scheduled jobs:
   `Kounta.from_env()`.
 - **Never** in the notebook: widget state and outputs are saved into the `.ipynb` file.
+
+Here the client saved its token in the rehearsal's own file (`token_store=store` above; without
+it, the file in the config directory):
 """),
     ("code", r"""
-path = settings.token_file()
-print("Token file:", path.name, "in the kounta_nb config directory")
-print("Permissions:", oct(stat.S_IMODE(path.stat().st_mode)))
-print("Saved entry:", TokenStore().load(sandbox.api_base, k.company_id))
+print("Token file:", store.path.name, "in the rehearsal's temporary folder")
+print("Permissions:", oct(stat.S_IMODE(store.path.stat().st_mode)))
+print("Saved entry:", store.load(sandbox.api_base, k.company_id))
 """),
     ("md", r"""
 Next time, reconnect from the file without logging in again (it refreshes the token when needed):
@@ -153,7 +165,7 @@ k = Kounta.from_store()   # client id and secret from KOUNTA_CLIENT_ID / KOUNTA_
 """),
     ("code", r"""
 again = Kounta.from_store(k.company_id, client_id=sandbox.client_id, client_secret=sandbox.client_secret,
-                          api_base=sandbox.api_base)
+                          api_base=sandbox.api_base, token_store=store)
 print("Reconnected from the token file to", again.company["name"])
 again.close()
 """),
@@ -190,6 +202,7 @@ where it stopped.
     ("code", r"""
 k.close()
 sandbox.stop()
+shutil.rmtree(rehearsal_dir)  # the rehearsal's token file goes with it
 """),
     ("md", r"""
 ### The same in the magics
