@@ -1,8 +1,17 @@
-"""Cells of 05-teaching.ipynb (see _build.py).
+"""Cells of the teaching notebook, in two versions (see _build.py):
 
-Each solution is written once, below; the notebook shows it in a collapsed ``<details>`` block
-*and* runs it in a hidden cell, so the checks at the end test exactly the code students see.
+* ``05-teaching.ipynb``, the **student version**: exercises, hints and a ``check()`` that says
+  whether an answer has the right form — no solution anywhere (the cells tagged ``solution`` are
+  left out);
+* ``05-teaching-answer-key.ipynb``, the **answer key**: the same exercises with each solution
+  after it, a ``check()`` that marks answers right or wrong, and the proofs of the solutions (the
+  cells tagged ``student`` are left out).
+
+Each solution is written once, below, so the answer key's proofs test exactly the code it shows.
 """
+
+#: Cells only the answer key has, and cells only the student version has.
+SOLUTION, STUDENT = {"tags": ["solution"]}, {"tags": ["student"]}
 
 SOLUTIONS = {
     "average_basket": r'''
@@ -40,25 +49,108 @@ QUESTIONS = [
      "What is the average value of a sale, in dollars including tax? Leave refunds and deleted "
      "orders out.", "my_average_basket = None  # a number of dollars, e.g. 23.5",
      "check('average_basket', my_average_basket, orders)",
-     "Filter `orders` on `is_refund` and `deleted`, then take the mean of `total`."),
+     "Filter `orders` on `is_refund` and `deleted`, then take the mean of `total`.",
+     "check('average_basket', average_basket(orders), orders)"),
     ("busiest_hour", "Busiest hour",
      "In which hour of the day (0–23, the venue's local time) are the most sales rung up?",
      "my_busiest_hour = None  # an hour, e.g. 17",
      "check('busiest_hour', my_busiest_hour, orders)",
-     "`created_at` is already in the venue's time zone: `.dt.hour`, then `value_counts()`."),
+     "`created_at` is already in the venue's time zone: `.dt.hour`, then `value_counts()`.",
+     "check('busiest_hour', busiest_hour(orders), orders)"),
     ("refund_rate", "Refund rate",
      "What share of sales dollars was refunded? Refunds are orders with `is_refund` set; their "
      "`total` is negative. Answer as a fraction (0.02 = 2 %).",
      "my_refund_rate = None  # a fraction, e.g. 0.015",
      "check('refund_rate', my_refund_rate, orders)",
-     "Sum the refund totals, flip the sign, divide by the sum of the sales totals."),
+     "Sum the refund totals, flip the sign, divide by the sum of the sales totals.",
+     "check('refund_rate', refund_rate(orders), orders)"),
     ("tip_rate_by_method", "Tip rate by payment method",
      "For each payment method, what fraction of the amount paid was added as a tip? Only count "
      "payments of sales, not of refunds. Answer with a pandas Series indexed by method name.",
      "my_tip_rates = None  # a Series: method name -> tip rate",
      "check('tip_rate_by_method', my_tip_rates, orders, payments)",
-     "Keep the payments whose `order_id` is a sale's `id`, group by `method`, divide the sums."),
+     "Keep the payments whose `order_id` is a sale's `id`, group by `method`, divide the sums.",
+     "check('tip_rate_by_method', tip_rate_by_method(orders, payments), orders, payments)"),
 ]
+
+#: Shared by both versions: what form each answer takes, and what is wrong with an answer's form.
+#: It holds no solution: only types and ranges any answer must have.
+FORM_CHECK = r'''
+import math
+from numbers import Real
+
+FORMS = {
+    "average_basket": "a number of dollars",
+    "busiest_hour": "a whole hour from 0 to 23",
+    "refund_rate": "a fraction between 0 and 1",
+    "tip_rate_by_method": "a Series of fractions indexed by payment method",
+}
+
+
+def form_problem(name: str, answer, *data) -> str | None:
+    """What is wrong with the *form* of an answer (None: the form is right; whether the value is
+    right is another matter)."""
+    if name == "tip_rate_by_method":
+        if not isinstance(answer, pd.Series | dict):
+            return f"expected {FORMS[name]}, not {type(answer).__name__}"
+        rates = dict(answer)
+        methods = set(data[1]["method"].dropna().astype(str))
+        unknown = sorted(str(key) for key in rates if str(key) not in methods)
+        if unknown:
+            return f"{', '.join(unknown)} is not a payment method of these payments ({', '.join(sorted(methods))})"
+        wrong = [rate for rate in rates.values() if form_problem("refund_rate", rate)]
+        return f"expected {FORMS[name]}, but one rate is {wrong[0]!r}" if wrong else None
+    if isinstance(answer, bool) or not isinstance(answer, Real) or math.isnan(answer):
+        return f"expected {FORMS[name]}, not {answer!r}"
+    if name == "busiest_hour" and (not float(answer).is_integer() or not 0 <= answer <= 23):
+        return f"expected {FORMS[name]}, not {answer!r}"
+    if name == "refund_rate" and not 0 <= answer <= 1:
+        hint = f" (for {answer} % write {answer / 100})" if 1 < answer <= 100 else ""
+        return f"expected {FORMS[name]}, not {answer!r}{hint}"
+    if name == "average_basket" and answer <= 0:
+        return f"a sale is worth more than {answer!r} dollars"
+    return None
+'''.strip()
+
+STUDENT_CHECK = r'''
+def check(name: str, answer, *data) -> None:
+    """Say whether an answer has the right form: ✔ yes, ❌ no, ⏳ not answered yet. Whether it
+    is *right* is for your teacher's answer key to say."""
+    if answer is None:
+        print(f"⏳ {name}: not answered yet — replace None with your answer.")
+        return
+    problem = form_problem(name, answer, *data)
+    if problem:
+        print(f"❌ {name}: {problem}.")
+    else:
+        print(f"✔ {name}: answered as {FORMS[name]}. Your teacher's answer key marks it.")
+'''.strip()
+
+KEY_CHECK = r'''
+def check(name: str, answer, *data) -> None:
+    """Mark an answer: ✅ right, ❌ not yet (a wrong form says why), ⏳ not answered. The
+    solution is the function of the same name, defined in the solution cell of the exercise."""
+    if answer is None:
+        print(f"⏳ {name}: not answered yet — replace None with your answer.")
+        return
+    problem = form_problem(name, answer, *data)
+    if problem:
+        print(f"❌ {name}: {problem}.")
+        return
+    solution = globals().get(name)
+    if solution is None:
+        print(f"⏳ {name}: run the solution cell of this exercise first.")
+        return
+    expected = solution(*data)
+    if isinstance(expected, pd.Series):
+        given = {str(key): float(value) for key, value in dict(answer).items()}
+        wanted = {str(key): float(value) for key, value in expected.items()}
+        ok = given.keys() == wanted.keys() and all(
+            math.isclose(given[key], wanted[key], abs_tol=5e-4) for key in wanted)
+    else:
+        ok = math.isclose(float(answer), float(expected), abs_tol=5e-3)
+    print(f"✅ {name}: correct!" if ok else f"❌ {name}: not quite — look at the hint and try again.")
+'''.strip()
 
 
 def _cells() -> list[tuple]:
@@ -67,13 +159,23 @@ def _cells() -> list[tuple]:
 # Teaching with point-of-sale data
 
 A ready-made class on real-shaped hospitality data: four weeks of sales from a café, a bar and a
-restaurant (the `kounta_nb` sandbox — no account needed). Each exercise has a cell for the
-answer, a `check(…)` that marks it, and a **hidden solution** to open when stuck.
+restaurant (the `kounta_nb` sandbox — no account needed). Each exercise has a cell for your
+answer, a `check(…)` that tells you whether the answer has the right form (a number, an hour, a
+fraction…), and a **hint** to open when stuck. Your teacher has the answer key.
+""", STUDENT),
+        ("md", r"""
+# Teaching with point-of-sale data — answer key
 
-**For teachers:** the solutions are tested: the last section runs them against hand-made orders
-with known answers and against an independent count over the raw API records. If a solution
-were wrong, this notebook would fail to run.
-"""),
+**For teachers.** This is the answer key of `05-teaching.ipynb`, the student version. Both are
+generated from `notebooks/_nb05.py` by `python notebooks/_build.py`: the student version is this
+notebook without the cells tagged `solution` (the solutions, the `check()` that marks answers
+and the proofs), with a `check()` that only looks at an answer's form instead. Hand out the
+student version; keep this one.
+
+The solutions are tested: the last section runs them against hand-made orders with known answers
+and against an independent count over the raw API records. If a solution were wrong, this
+notebook would fail to run.
+""", SOLUTION),
         ("code", r"""
 import os
 
@@ -99,40 +201,22 @@ print(f"{len(orders):,} orders and {len(payments):,} payments from {PERIOD_DAYS}
 orders[["sale_number", "site_id", "created_at", "total", "is_refund", "deleted"]].head()
 """),
         ("md", r"""
-The next cell holds the teacher's solutions (collapsed) and `check()`, which marks an answer
-without giving the right one away. Run it, don't read it.
-"""),
-        ("code", "\n".join(
-            ["import math", "", ""]
-            + [SOLUTIONS[name].strip() + "\n\n" for name in SOLUTIONS]
-            + [r'''
-SOLVERS = {"average_basket": average_basket, "busiest_hour": busiest_hour,
-           "refund_rate": refund_rate, "tip_rate_by_method": tip_rate_by_method}
-
-
-def check(name: str, answer, *data) -> None:
-    """Mark an answer: ✅ right, ❌ not yet, ⏳ not answered (the right answer is never shown)."""
-    if answer is None:
-        print(f"⏳ {name}: not answered yet — replace None with your answer.")
-        return
-    expected = SOLVERS[name](*data)
-    if isinstance(expected, pd.Series):
-        given = {str(key): float(value) for key, value in dict(answer).items()}
-        wanted = {str(key): float(value) for key, value in expected.items()}
-        ok = given.keys() == wanted.keys() and all(
-            math.isclose(given[key], wanted[key], abs_tol=5e-4) for key in wanted)
-    else:
-        ok = math.isclose(float(answer), float(expected), abs_tol=5e-3)
-    print(f"✅ {name}: correct!" if ok else f"❌ {name}: not quite — look at the hint and try again.")
-'''.strip()]), {"jupyter": {"source_hidden": True}, "tags": ["hide-input"]}),
+Run the next cell: it defines `check()`, which looks at the form of an answer (is it a number, an
+hour, a fraction?) without knowing the right one.
+""", STUDENT),
+        ("md", r"""
+The next cell defines `check()`, which marks an answer with this key's solutions (each defined in
+the solution cell after its exercise), and the form check it shares with the student version.
+""", SOLUTION),
+        ("code", FORM_CHECK + "\n\n\n" + STUDENT_CHECK, STUDENT),
+        ("code", FORM_CHECK + "\n\n\n" + KEY_CHECK, SOLUTION),
     ]
-    for number, (name, title, question, answer, check, hint) in enumerate(QUESTIONS, 1):
+    for number, (name, title, question, answer, check, hint, call) in enumerate(QUESTIONS, 1):
         cells += [
             ("md", f"## Exercise {number}: {title}\n\n{question}"),
             ("code", f"{answer}\n\n{check}"),
-            ("md", f"<details><summary>Hint</summary>\n\n{hint}\n\n</details>\n\n"
-                   f"<details><summary>Solution</summary>\n\n```python\n{SOLUTIONS[name].strip()}\n"
-                   f"```\n\n</details>"),
+            ("md", f"<details><summary>Hint</summary>\n\n{hint}\n\n</details>"),
+            ("code", f"# Solution\n{SOLUTIONS[name].strip()}\n\n\n{call}", SOLUTION),
         ]
     cells += [
         ("md", r"""
@@ -141,14 +225,15 @@ def check(name: str, answer, *data) -> None:
 - Does the average basket differ between dine-in and take-away (`order_type`)?
 - Plot the number of sales per hour for each venue: does the busiest hour differ?
 - Which staff member has the highest tip rate on card payments? Is the difference meaningful?
-
-## Proving the solutions (for teachers)
+"""),
+        ("md", r"""
+## Proving the solutions
 
 First, five hand-made orders in exactly the shape the Kounta API returns, whose answers can be
 worked out on paper: three sales ($10 cash, $30 card with a $3 tip, $20 card with a $1 tip — two
 of them in the 9 o'clock hour), a $10 refund of the first, and a deleted order that must be
 ignored. Then the real data, recounted straight from the raw API records without pandas.
-"""),
+""", SOLUTION),
         ("code", r"""
 import contextlib
 import io
@@ -195,8 +280,16 @@ assert "not quite" in marks("average_basket", 21.0, known["orders"])
 assert "not answered" in marks("refund_rate", None, known["orders"])
 assert "correct" in marks("tip_rate_by_method", {"Card": 0.08, "Cash": 0.0}, known["orders"], known["payments"])
 assert "not quite" in marks("tip_rate_by_method", {"Card": 0.08}, known["orders"], known["payments"])
+# The form check both versions share: a wrong form says why; a right one passes.
+assert form_problem("average_basket", 20.0) is None and form_problem("busiest_hour", 9) is None
+assert "not 'twenty'" in marks("average_basket", "twenty", known["orders"])
+assert "whole hour" in marks("busiest_hour", 9.5, known["orders"])
+assert "whole hour" in marks("busiest_hour", 24, known["orders"])
+assert "write 0.02" in marks("refund_rate", 2, known["orders"])
+assert "Amex is not a payment method" in marks("tip_rate_by_method", {"Amex": 0.1}, known["orders"], known["payments"])
+assert "one rate is 8" in marks("tip_rate_by_method", {"Card": 8}, known["orders"], known["payments"])
 print("check() marks answers correctly")
-""", {"tags": ["checks"]}),
+""", {"tags": ["solution", "checks"]}),
         ("code", r"""
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -218,7 +311,7 @@ for o in raw_sales:
 for method, rate in tip_rate_by_method(orders, payments).items():
     assert math.isclose(rate, tips[method] / amounts[method], abs_tol=5e-5), method
 print(f"raw API records ({len(raw):,} orders): all solutions check out")
-""", {"tags": ["checks"]}),
+""", {"tags": ["solution", "checks"]}),
     ]
     return cells
 
