@@ -25,6 +25,7 @@ NAMES = [
     "03-menu-and-staff.ipynb",
     "04-your-own-account.ipynb",
     "05-teaching.ipynb",
+    "05-teaching-answer-key.ipynb",
 ]
 # Token-shaped strings: long random-looking runs, Bearer/Basic headers, secrets assigned literally.
 TOKEN_PATTERNS = [
@@ -64,20 +65,37 @@ def _images(nb: nbformat.NotebookNode) -> int:
     return sum(1 for output in _outputs(nb) if "image/png" in output.get("data", {}))
 
 
+#: Notebooks run with the config directory a user has by default (``$HOME/.config/kounta_nb``,
+#: ``HOME`` a fresh folder) instead of a private ``KOUNTA_CONFIG_DIR``, to see what they write there.
+DEFAULT_CONFIG = {"04-your-own-account.ipynb"}
+
+
+class Runs(dict):
+    """Each notebook executed once (lazily) per test module; ``homes[name]`` is its HOME."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+        self.homes: dict[str, Path] = {}
+
+    def __missing__(self, name: str) -> nbformat.NotebookNode:
+        env = kernel_env(os.environ, self.root / name, fast=True)
+        if name in DEFAULT_CONFIG:
+            home = self.homes[name] = self.root / name / "home"
+            home.mkdir(parents=True)
+            env.pop("KOUNTA_CONFIG_DIR")
+            env.pop("XDG_CONFIG_HOME", None)
+            env["HOME"] = str(home)
+            (home / "tmp").mkdir()
+            env["TMPDIR"] = str(home / "tmp")
+        self[name] = execute_notebook(NOTEBOOKS / name, env=env, timeout=180)
+        return self[name]
+
+
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, nbformat.NotebookNode]:
-    """Run each notebook once (lazily) per test session; tests share the executed copies."""
-    cache: dict[str, nbformat.NotebookNode] = {}
-    home = tmp_path_factory.mktemp("kounta_nb_home")
-
-    class Runs(dict):
-        def __missing__(self, name: str) -> nbformat.NotebookNode:
-            env = kernel_env(os.environ, home / name, fast=True)
-            cache[name] = execute_notebook(NOTEBOOKS / name, env=env, timeout=180)
-            self[name] = cache[name]
-            return cache[name]
-
-    return Runs()
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """Run each notebook once (lazily) per test module; tests share the executed copies."""
+    return Runs(tmp_path_factory.mktemp("kounta_nb_home"))
 
 
 def test_notebooks__all_present_and_valid():
@@ -160,9 +178,60 @@ def test_notebooks__own_account_runs(executed):
 
 
 @pytest.mark.slow
-def test_notebooks__teaching_solutions_checked(executed):
+def test_notebooks__own_account_leaves_the_real_config_alone(executed):
+    """Notebook 04 logs in to the sandbox several times; none of it reaches the user's config
+    directory (the token file and remembered choices of their real logins)."""
+    nb = executed["04-your-own-account.ipynb"]
+    assert "Token file: tokens.json in the rehearsal's temporary folder" in _text(nb)
+    config = executed.homes["04-your-own-account.ipynb"] / ".config"
+    written = sorted(str(p.relative_to(config)) for p in config.rglob("*")) if config.exists() else []
+    assert not [p for p in written if p.startswith("kounta_nb")], written
+    # ...and the rehearsal's temporary token folder is gone too.
+    assert not list((config.parent / "tmp").glob("kounta-nb-rehearsal-*"))
+
+
+def _teaching_solutions() -> dict[str, str]:
+    sys.path.insert(0, str(NOTEBOOKS))
+    try:
+        import _nb05
+    finally:
+        sys.path.remove(str(NOTEBOOKS))
+    return {name: source.strip() for name, source in _nb05.SOLUTIONS.items()}
+
+
+def test_notebooks__teaching_student_version_holds_no_solution():
+    solutions = _teaching_solutions()
+    student, key = _read("05-teaching.ipynb"), _read("05-teaching-answer-key.ipynb")
+    assert not [c for c in student.cells if "solution" in c.metadata.get("tags", [])]
+    everything = "\n".join(c.source for c in student.cells)
+    for name in solutions:
+        assert f"def {name}(" not in everything, f"the student version defines {name}()"
+        assert f"{name}(orders" not in everything, f"the student version calls {name}()"
+    assert "<summary>Solution" not in everything and "globals()" not in everything
+    assert everything.count("<summary>Hint</summary>") == 4
+    # The answer key has every solution as code (tagged), and everything the students have.
+    key_code = "\n".join(c.source for c in key.cells if "solution" in c.metadata.get("tags", []))
+    for source in solutions.values():
+        assert source in key_code
+    key_sources = {c.source for c in key.cells}
+    shared = [c for c in student.cells if "student" not in c.metadata.get("tags", [])]
+    assert shared and all(c.source in key_sources for c in shared)
+
+
+@pytest.mark.slow
+def test_notebooks__teaching_student_version_runs(executed):
     nb = executed["05-teaching.ipynb"]
+    text = _text(nb)
+    assert text.count("not answered yet") == 4, text
+    assert "correct" not in text and "check out" not in text
+
+
+@pytest.mark.slow
+def test_notebooks__teaching_answer_key_runs_and_proves_its_solutions(executed):
+    nb = executed["05-teaching-answer-key.ipynb"]
     text = _text(nb, "checks")
+    assert "all four solutions give the answers worked out on paper" in text
+    assert "check() marks answers correctly" in text
     assert "all solutions check out" in text
-    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert sources.count("<details>") >= 4
+    solved = _text(nb, "solution")
+    assert solved.count(": correct!") == 4, solved
