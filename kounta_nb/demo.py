@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,11 +136,13 @@ def execute_notebook(
     env: Mapping[str, str],
     python: str | None = None,
     timeout: int = CELL_TIMEOUT_S,
+    after_cell: Callable[[int, Any, int | None], None] | None = None,
 ) -> Any:
     """Execute the notebook at ``path`` top to bottom in a fresh kernel; return the executed node.
 
     The kernel runs ``python`` (default: this interpreter) with ``env``, in the notebook's folder.
-    Raises ``DemoError`` with the failing cell's error in one line.
+    ``after_cell(index, cell, kernel_pid)`` is called after each code cell (the benchmarks read
+    the kernel's memory there). Raises ``DemoError`` with the failing cell's error in one line.
     """
     try:
         import nbformat
@@ -153,7 +155,7 @@ def execute_notebook(
             "pip install 'kounta_nb[test]'."
         ) from exc
 
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     with tempfile.TemporaryDirectory(prefix="kounta-nb-kernel-") as spec_root:
         ksm = _kernel_spec_manager(Path(spec_root), python or sys.executable)
         # IPC sockets on POSIX: nothing listens on TCP, and ipykernel has nothing to warn about.
@@ -161,12 +163,21 @@ def execute_notebook(
         km = KernelManager(kernel_name=_KERNEL_NAME, kernel_spec_manager=ksm, transport=transport)
         if transport == "ipc":
             km.ip = str(Path(spec_root) / "kernel")
+        hooks: dict[str, Any] = {}
+        if after_cell is not None:
+
+            def on_cell_executed(cell: Any, cell_index: int, **_: Any) -> None:
+                provisioner = getattr(km, "provisioner", None)
+                after_cell(cell_index, cell, getattr(provisioner, "pid", None))
+
+            hooks["on_cell_executed"] = on_cell_executed
         client = NotebookClient(
             nb,
             km=km,
             timeout=timeout,
             kernel_name=_KERNEL_NAME,
             resources={"metadata": {"path": str(path.parent)}},
+            **hooks,
         )
         log_path = Path(spec_root) / "kernel.log"
         try:
@@ -211,7 +222,7 @@ def export_html(nb: Any, dest: Path, title: str | None = None) -> Path:
             "writing HTML reports needs nbconvert (it comes with jupyterlab): "
             "pip install 'kounta_nb[test]'."
         ) from exc
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab")  # type: ignore[no-untyped-call]
     resources = {"metadata": {"name": title or dest.stem}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     dest.parent.mkdir(parents=True, exist_ok=True)
