@@ -42,15 +42,27 @@ SANDBOX_RATE = 30_000  # requests per minute; the sandbox does not limit them
 import time
 from datetime import timedelta
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
-from matplotlib.ticker import StrMethodFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, StrMethodFormatter
 
 from kounta_nb import Kounta, PullError
 from kounta_nb.pull import dry_run, pull_orders
 
 dollars = StrMethodFormatter("${x:,.0f}")
+
+
+def _short_dollars(x: float, _pos: int | None = None) -> str:
+    # $950, $12k, $1.2M: narrow labels that do not run into each other on a crowded axis
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(x) >= size:
+            return f"${x / size:,.{0 if abs(x) >= 10 * size else 1}f}{suffix}".replace(".0" + suffix, suffix)
+    return f"${x:,.0f}"
+
+
+short_dollars = FuncFormatter(_short_dollars)
 plt.rcParams.update({"figure.figsize": (9, 3.8), "axes.grid": True, "grid.alpha": 0.3,
                      "axes.spines.top": False, "axes.spines.right": False})
 """),
@@ -170,26 +182,64 @@ sales[["sale_number", "venue", "created_at", "total", "order_type"]].head()
 """),
     ("md", r"""
 ## Revenue by day and by week
+
+Two traps in charts of a period that does not start and end on week boundaries:
+
+- **Partial weeks.** The first and last weeks of the period are usually cut short: three days of
+  sales drawn as a whole week look like a collapse. The weekly figures below keep only the weeks
+  the period covers completely (Monday to Sunday); the days outside them are in the daily figures.
+- **Warm-up of a moving average.** A 7-day average of the first day is that one day alone. The
+  line starts on the 7th day, when the window is full.
+
+Over a short period (the fast mode's week) the figures are per day instead.
 """),
     ("code", r"""
-daily = sales.pivot_table(index="day", columns="venue", values="total", aggfunc="sum").fillna(0)
-weekly = daily.resample("W-MON", label="left", closed="left").sum()
-weekly.index = weekly.index.strftime("%d %b")
+# Every day of the period, days without a sale included (they count as $0, not as missing).
+days = pd.date_range(since.date(), (until - timedelta(days=1)).date(), freq="D")
+WEEKLY = PERIOD_DAYS > 35
+
+
+def complete_weeks(per_day: pd.DataFrame | pd.Series):
+    # Monday-to-Sunday sums of the weeks the period covers completely (partial ones dropped).
+    weeks = per_day.reindex(days, fill_value=0).resample("W-MON", label="left", closed="left")
+    return weeks.sum()[weeks.size() == 7]
+
+
+daily = (sales.pivot_table(index="day", columns="venue", values="total", aggfunc="sum")
+         .reindex(days).fillna(0))
+if WEEKLY:
+    trend, trend_title = daily.rolling(7).mean(), "Revenue per day (average of the last 7 days)"
+    per_period = complete_weeks(daily)
+    first, last = per_period.index[0], per_period.index[-1] + timedelta(days=6)
+    print(f"Weekly figures: the {len(per_period)} complete weeks from {first:%a %d %b} to {last:%a %d %b %Y}; "
+          f"the {(first - days[0]).days} days before and {(days[-1] - last).days} after are in the daily figures only.")
+else:
+    trend, trend_title = daily, "Revenue per day"
+    per_period = daily
 
 fig, ax = plt.subplots()
-for venue in daily.columns:
-    ax.plot(daily.index, daily[venue].rolling(7, min_periods=1).mean(), label=venue)
-ax.set_title("Revenue per day (7-day average)")
+for venue in trend.columns:
+    ax.plot(trend.index, trend[venue], label=venue, marker=None if WEEKLY else "o")
+ax.set_title(trend_title)
 ax.set_ylabel("Revenue per day")
+ax.set_xlim(days[0], days[-1])
+ax.set_ylim(bottom=0)
 ax.yaxis.set_major_formatter(dollars)
+if not WEEKLY:
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b"))  # the weekday explains a closed day
 ax.legend(frameon=False)
+fig.autofmt_xdate()
 plt.show()
 
 fig, ax = plt.subplots()
-weekly.plot(kind="bar", stacked=True, ax=ax, width=0.8)
-ax.set_title("Revenue per week, all venues")
-ax.set_xlabel("Week starting")
-ax.set_ylabel("Revenue per week")
+labelled = per_period.set_axis(per_period.index.strftime("%d %b"))
+labelled.plot(kind="bar", stacked=True, ax=ax, width=0.8)
+ax.set_title("Revenue per week (complete weeks), all venues" if WEEKLY else "Revenue per day, all venues")
+ax.set_xlabel("Week starting (Monday)" if WEEKLY else "")
+ax.set_ylabel("Revenue per week" if WEEKLY else "Revenue per day")
+step = -(-len(labelled) // 14)  # at most 14 labels however long the period
+for number, label in enumerate(ax.get_xticklabels()):
+    label.set_visible(number % step == 0)
 ax.tick_params(axis="x", labelrotation=45)
 ax.yaxis.set_major_formatter(dollars)
 ax.legend(frameon=False)
@@ -200,12 +250,13 @@ plt.show()
 """),
     ("code", r"""
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-n_weeks = max(PERIOD_DAYS / 7, 1)
 
 by_hour = sales.pivot_table(index="hour", columns="venue", values="total", aggfunc="sum").fillna(0)
 by_hour = by_hour.reindex(range(24), fill_value=0) / PERIOD_DAYS
+# Divide by how many Mondays, Tuesdays… the period holds (not all the same when it is not whole weeks).
+weekday_count = days.day_name().value_counts().reindex(DAYS)
 by_weekday = sales.pivot_table(index="weekday", columns="venue", values="total",
-                               aggfunc="sum").reindex(DAYS).fillna(0) / n_weeks
+                               aggfunc="sum").reindex(DAYS).fillna(0).div(weekday_count, axis=0)
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8))
 by_hour.plot(kind="bar", stacked=True, ax=left, width=0.85, legend=False)
@@ -225,7 +276,7 @@ plt.show()
 """),
     ("code", r"""
 heat = (sales.pivot_table(index="weekday", columns="hour", values="total", aggfunc="sum")
-        .reindex(index=DAYS, columns=range(24)).fillna(0) / n_weeks)
+        .reindex(index=DAYS, columns=range(24)).fillna(0).div(weekday_count, axis=0))
 open_hours = heat.columns[heat.sum() > 0]
 heat = heat.loc[:, open_hours.min():open_hours.max()]
 
@@ -261,12 +312,14 @@ top_products["revenue"].head(15).iloc[::-1].plot(kind="barh", ax=left, color="#2
 left.set_title("Top 15 products by revenue")
 left.set_xlabel("Revenue (ex tax)")
 left.set_ylabel("")
-left.xaxis.set_major_formatter(dollars)
+left.xaxis.set_major_locator(MaxNLocator(5))  # few, short labels: they never run into each other
+left.xaxis.set_major_formatter(short_dollars)
 top_categories.plot(kind="barh", ax=right, color="#e07b39")
 right.set_title("Revenue by category")
 right.set_xlabel("Revenue (ex tax)")
 right.set_ylabel("")
-right.xaxis.set_major_formatter(dollars)
+right.xaxis.set_major_locator(MaxNLocator(5))
+right.xaxis.set_major_formatter(short_dollars)
 fig.tight_layout()
 plt.show()
 top_products.head(10).style.format({"units": "{:,.0f}", "revenue": "${:,.2f}"})
@@ -291,20 +344,24 @@ summary = pd.Series({
 summary.map("${:,.2f}".format).to_frame("period total")
 """),
     ("code", r"""
-# Weekly totals over months; daily ones when the period is only a few weeks long.
-per, rule = ("week", "W-MON") if PERIOD_DAYS > 35 else ("day", "D")
+# Complete weeks over months (as above: a cut-short week would look like a crash to $0);
+# days when the period is only a few weeks long.
 day_of = sales.set_index("id")["day"]
 extras = pd.DataFrame({
     "Discounts": sold.groupby(sold["order_id"].map(day_of))["discount"].sum(),
     "Refunds": -refunds.groupby(refunds["created_at"].dt.tz_localize(None).dt.normalize())["total"].sum(),
     "Tips": sales_payments.groupby(sales_payments["order_id"].map(day_of))["tip"].sum(),
-}).fillna(0).resample(rule, label="left", closed="left").sum()
+}).reindex(days).fillna(0)
+per = "week" if WEEKLY else "day"
+if WEEKLY:
+    extras = complete_weeks(extras)
 
 fig, ax = plt.subplots()
 extras.plot(ax=ax, marker="o")
-ax.set_title(f"Discounts, refunds and tips per {per}")
-ax.set_xlabel("Week starting" if per == "week" else "")
+ax.set_title(f"Discounts, refunds and tips per {per}" + (" (complete weeks)" if WEEKLY else ""))
+ax.set_xlabel("Week starting (Monday)" if WEEKLY else "")
 ax.set_ylabel(f"Dollars per {per}")
+ax.set_ylim(bottom=0)
 ax.yaxis.set_major_formatter(dollars)
 ax.legend(frameon=False)
 plt.show()

@@ -155,6 +155,10 @@ def test_notebooks__six_months_of_sales_runs(executed):
     headline = _text(nb, HEADLINE_TAG)
     assert re.search(r"7 days, 3 venues: [\d,]+ sales, \$[\d,]+\.\d\d revenue", headline), headline
     assert "Busiest hour" in headline
+    # The pull's progress bar, as a notebook saved without widget state shows it: how it ended.
+    bar = next(c for c in nb.cells if c.cell_type == "code" and "pull_orders(k" in c.source)
+    (shown,) = [o["data"]["text/plain"] for o in bar.outputs if "text/plain" in o.get("data", {})]
+    assert "Kounta pull: 100%" in shown and "finished" in shown, shown
 
 
 @pytest.mark.slow
