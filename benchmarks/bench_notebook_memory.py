@@ -11,7 +11,8 @@ Baseline in the same run: the same notebook in its fast mode (``KOUNTA_NB_FAST=1
 and the kernel after the notebook's imports (the fixed cost of pandas, matplotlib and kounta_nb).
 
 ``python -m benchmarks.bench_notebook_memory`` (``--fast`` runs only the one-week baseline;
-``--json`` also prints the figures as JSON). Linux only (``/proc``).
+``--json`` also prints the figures as JSON; ``--save DIR`` keeps the executed notebooks, figures
+included, to look at). Linux only (``/proc``).
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ class Run:
         return next(c for c in self.cells if c.peak_mb == self.peak_mb)
 
 
-def run_notebook(fast: bool) -> Run:
-    """Execute notebook 02 once; memory after each code cell."""
+def run_notebook(fast: bool, save: Path | None = None) -> Run:
+    """Execute notebook 02 once; memory after each code cell (the executed copy into ``save``)."""
     from kounta_nb.demo import execute_notebook, headlines, kernel_env
 
     run = Run("fast (7 days)" if fast else "full (six months)")
@@ -107,6 +108,11 @@ def run_notebook(fast: bool) -> Run:
         run.seconds = time.perf_counter() - started
         run.cache_mb = folder_mb(Path(home) / "cache")
     run.headline = " / ".join(headlines(nb))
+    if save is not None:
+        import nbformat
+
+        save.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, save / f"{NOTEBOOK.stem}-{'fast' if fast else 'full'}.ipynb")
     return run
 
 
@@ -149,13 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--fast", action="store_true", help="only the one-week run (a quick check)")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument("--save", type=Path, help="write the executed notebooks into this folder")
     args = parser.parse_args(argv)
     if not Path("/proc/self/status").exists():
         print("bench_notebook_memory needs Linux (/proc) to read the kernel's memory.")
         return 2
-    runs = [run_notebook(fast=True)]
+    runs = [run_notebook(fast=True, save=args.save)]
     if not args.fast:
-        runs.append(run_notebook(fast=False))
+        runs.append(run_notebook(fast=False, save=args.save))
     print(report(runs))
     if args.json:
         print(json.dumps({run.mode: {"seconds": round(run.seconds, 1), "peak_mb": round(run.peak_mb, 1),
