@@ -146,8 +146,9 @@ def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Stack frames of one kind (e.g. day by day) keeping every dtype.
 
     ``pd.concat`` turns a categorical into ``object`` when the parts saw different values (one
-    day had no "Delivery" orders); here the categories are unioned instead. ``attrs`` come from
-    the first part. An empty list is a ConfigError (the kind would be unknown).
+    day had no "Delivery" orders); here the categories are unioned instead, in the order one
+    frame of all the rows would have them (the schema's values first, then the others sorted).
+    ``attrs`` come from the first part. An empty list is a ConfigError (the kind would be unknown).
     """
     if not parts:
         raise ConfigError("concat needs at least one frame.")
@@ -159,10 +160,15 @@ def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
         if list(df.columns) != columns:
             raise ConfigError("concat needs frames of one kind: their columns differ.")
     aligned = list(parts)
+    schema = SCHEMAS.get(str(first.attrs.get("kind")))
+    known = {c.name: c.categories for c in schema.columns} if schema is not None else {}
     for col in columns:
-        if isinstance(first[col].dtype, pd.CategoricalDtype):
-            union = pd.api.types.union_categoricals([df[col].array for df in parts])
-            cats = list(union.categories)
+        dtype = first[col].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            # the order one big frame would have: the schema's values first, then the rest sorted
+            head = list(known[col]) if col in known else list(dtype.categories)
+            seen = {c for df in parts for c in df[col].cat.categories}
+            cats = [*head, *sorted(seen - set(head), key=str)]
             aligned = [df.assign(**{col: df[col].cat.set_categories(cats)}) for df in aligned]
     out = pd.concat(aligned, ignore_index=True)
     out.attrs = dict(first.attrs)

@@ -17,6 +17,7 @@ pandas dtype             Arrow / Parquet type
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -26,7 +27,7 @@ from ._build import resolve_tz, schema_of
 from ._convert import TS_UNIT, list_type
 from .schemas import Col
 
-__all__ = ["arrow_schema", "arrow_type", "to_arrow"]
+__all__ = ["arrow_schema", "arrow_type", "portable", "to_arrow"]
 
 _PLAIN: dict[str, pa.DataType] = {
     "id": pa.int64(), "int": pa.int64(), "len": pa.int64(),
@@ -58,6 +59,40 @@ def arrow_schema(kind: str, tz: Any = None, *, drop: tuple[str, ...] = ()) -> pa
 
 def to_arrow(df: pd.DataFrame, kind: str, tz: Any = None, *, drop: tuple[str, ...] = ()) -> pa.Table:
     """A frame of ``kind`` → an Arrow table with :func:`arrow_schema` (and pandas metadata, so
-    ``pd.read_parquet`` gives back the same dtypes)."""
+    ``pd.read_parquet`` gives back the same dtypes; see :func:`portable` for list columns)."""
     schema = arrow_schema(kind, tz, drop=drop)
-    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+    return portable(pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False))
+
+
+def _nested(typ: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_struct(typ)
+        or pa.types.is_map(typ)
+    )  # fmt: skip
+
+
+def portable(table: pa.Table) -> pa.Table:
+    """``table`` with pandas metadata every reader understands.
+
+    pandas records a list column's dtype as ``list<item: int64>[pyarrow]``, a string that
+    ``pandas_dtype`` itself cannot parse, so ``pyarrow.Table.to_pandas()`` and Dask fail on such
+    files. Those columns are described as plain object columns instead (what pandas writes for
+    Python lists); :func:`kounta_nb.dataset.read` and ``read_frame`` give them back as Arrow lists.
+    """
+    meta = table.schema.metadata or {}
+    raw = meta.get(b"pandas")
+    if raw is None:
+        return table
+    info = json.loads(raw)
+    changed = False
+    for col in info.get("columns", []):
+        name = col.get("field_name") or col.get("name")
+        nested = name in table.schema.names and _nested(table.schema.field(name).type)
+        if nested and col.get("numpy_type") != "object":
+            col["numpy_type"] = "object"
+            col["pandas_type"] = "object"
+            col["metadata"] = None
+            changed = True
+    if not changed:
+        return table
+    return table.replace_schema_metadata({**meta, b"pandas": json.dumps(info).encode()})
