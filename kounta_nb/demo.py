@@ -191,6 +191,11 @@ def execute_notebook(
         except DeadKernelError as exc:
             last = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [str(exc)]
             raise DemoError(f"{path.name}: the kernel died ({last[0]}).") from exc
+        finally:
+            # nbclient leaves a kernel it did not create running (we pass km): stop it, or every
+            # run leaves a kernel — and its embedded sandbox — behind until this process exits.
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
     return nb
 
 

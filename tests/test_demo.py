@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -61,6 +62,33 @@ def test_demo__failing_cell_is_one_line_error(tmp_path: Path):
     env = demo.kernel_env(os.environ, tmp_path, fast=True)
     with pytest.raises(demo.DemoError, match=r"^broken\.ipynb: ZeroDivisionError: division by zero$"):
         demo.execute_notebook(path, env=env, timeout=60)
+
+
+def _gone(pid: int, within_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while Path(f"/proc/{pid}").exists():
+        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
+        if state == "Z" or time.monotonic() > deadline:  # a zombie holds no memory
+            return state == "Z"
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+@pytest.mark.parametrize("last_cell", ["x = 2", "1 / 0"])
+def test_demo__every_run_stops_its_kernel(tmp_path: Path, last_cell: str):
+    """A kernel (with whatever sandbox it started) ends with the run, failed or not."""
+    nb = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell(last_cell)])
+    path = tmp_path / "stops.ipynb"
+    nbformat.write(nb, path)
+    pids: list[int | None] = []
+    env = demo.kernel_env(os.environ, tmp_path, fast=True)
+    try:
+        demo.execute_notebook(path, env=env, timeout=60, after_cell=lambda _i, _c, pid: pids.append(pid))
+    except demo.DemoError:
+        assert last_cell == "1 / 0"
+    assert pids and pids[0] is not None
+    assert _gone(pids[0]), "the kernel outlived the run"
 
 
 def test_demo__headlines_and_html(tmp_path: Path):
