@@ -30,8 +30,8 @@ def live_sandbox() -> Iterator[SandboxHandle]:
 
 
 def magics_of(ip: InteractiveShell) -> Any:
-    """The loaded ``KountaMagics`` instance (registered under its config name ``Kounta``)."""
-    return ip.magics_manager.registry["Kounta"]
+    """The loaded ``KountaMagics`` instance (its options are ``.options``, configured as ``Kounta``)."""
+    return ip.magics_manager.registry["KountaMagics"]
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def shell(live_sandbox: SandboxHandle) -> Iterator[InteractiveShell]:
     try:
         yield ip
     finally:
-        magics = ip.magics_manager.registry.get("Kounta")
+        magics = ip.magics_manager.registry.get("KountaMagics")
         if magics is not None and magics.session.sandbox_handle is live_sandbox:
             magics.session.sandbox_handle = None  # the module fixture stops it, not %unload_ext
         ip.run_line_magic("unload_ext", "kounta_nb")

@@ -53,10 +53,10 @@ def test_help__is_the_argument_declaration(shell, capsys):  # noqa: F811
 def test_config__sets_and_reads_options(shell, capsys):  # noqa: F811
     run(shell, "%config Kounta.rate_limit = 90")
     run(shell, "%config Kounta.cache = False")
-    magics = magics_of(shell)
-    assert magics.rate_limit == 90
-    assert magics.client_options()["rate_limit"] == 90
-    assert magics.client_options()["cache"] is False
+    options = magics_of(shell).options
+    assert options.rate_limit == 90
+    assert options.client_options()["rate_limit"] == 90
+    assert options.client_options()["cache"] is False
     assert run(shell, "%config Kounta.rate_limit") == 90
     run(shell, "%config Kounta")
     out = capsys.readouterr().out

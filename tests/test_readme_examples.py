@@ -56,7 +56,7 @@ def test_readme__magic_examples_run_in_a_real_shell(shell: Any, tmp_path: Path) 
         if line.strip():
             run(shell, line)
     magics = magics_of(shell)
-    assert magics.rate_limit == 120 and magics.display_limit == 50
+    assert magics.options.rate_limit == 120 and magics.options.display_limit == 50
 
 
 def test_readme__python_examples_run_against_the_sandbox(live_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
