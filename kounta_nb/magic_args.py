@@ -242,7 +242,11 @@ def suggest(word: str, choices: Iterable[str], template: str = " Did you mean {}
     """``template`` filled with the closest of ``choices`` to ``word``, or '' when none is close."""
     options = [str(c) for c in choices]
     lowered = {c.lower(): c for c in options}
-    close = difflib.get_close_matches(str(word).lower(), list(lowered), n=1, cutoff=0.6)
+    wanted = str(word).strip().lower()
+    close = difflib.get_close_matches(wanted, list(lowered), n=1, cutoff=0.6)
+    if not close and len(wanted) >= 3:  # "harbour" for "Harbour Lane Hospitality"
+        close = [name for name in lowered if wanted in name][:2]
+        close = close if len(close) == 1 else []
     return template.format(lowered[close[0]]) if close else ""
 
 

@@ -106,11 +106,10 @@ class Commands:
             allowed, handler = COMMANDS["<resource>"], self.fetcher.run
         else:
             known = [*self._handlers, *WRITE_COMMANDS, *tables.RESOURCES]
-            raise ConfigError(
-                f"Unknown command or resource {command!r}.{suggest(command, known)} Commands: "
-                f"{', '.join(self._handlers)}, company NAME, post, put, delete; resources: "
-                f"{', '.join(sorted(tables.RESOURCES))}."
-            )
+            hint = suggest(command, known)
+            listing = (f" Commands: {', '.join(self._handlers)}, company NAME, post, put, delete; "
+                       f"resources: {', '.join(sorted(tables.RESOURCES))}.")
+            raise ConfigError(f"Unknown command or resource {command!r}.{hint or listing}")
         extra = sorted(args.given - allowed)
         if extra:
             names = ", ".join(f"--{name.replace('_', '-')}" for name in extra)
@@ -424,14 +423,24 @@ def _cache_store(client: Any) -> Any:
 
 
 def _clear_cache(client: Any) -> int:
-    """The entries of this company removed, and the file shrunk (VACUUM), for a transport
-    without ``clear_cache()``."""
-    store = _cache_store(client)
-    if store is None:
+    """The entries of this company removed and the file shrunk, for a transport without
+    ``clear_cache()``: requests-cache's tables, then a WAL checkpoint and VACUUM."""
+    import sqlite3
+
+    path = client.transport.cache_path
+    if path is None or not path.exists():
         return 0
     prefix = f"{client.credentials.cache_namespace}:"
-    keys = [key for key in store.responses if key.startswith(prefix)]
-    if keys:
-        store.delete(*keys, vacuum=True)
-    store.close()
-    return len(keys)
+    connection = sqlite3.connect(str(path), timeout=30)
+    try:
+        with connection:
+            removed = connection.execute(
+                "DELETE FROM responses WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+            ).rowcount
+            connection.execute("DELETE FROM redirects WHERE value NOT IN (SELECT key FROM responses)")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+    return max(int(removed), 0)

@@ -73,6 +73,7 @@ class Fetcher:
 
     def __init__(self, magics: MagicsLike) -> None:
         self.m = magics
+        self._clock: datetime | None = None
 
     # -- the resource command --------------------------------------------------------------------
 
@@ -81,6 +82,7 @@ class Fetcher:
         from . import tables
 
         client = self.m.session.require()
+        self._clock = None
         name = args.command
         res = tables.resource(name)
         tz = self.zone(client)
@@ -150,13 +152,16 @@ class Fetcher:
     def site_id(self, wanted: Any) -> int:
         """A site id from an id, code or name of the current company, with "did you mean"."""
         client = self.m.session.require()
+        if not str(wanted).strip():
+            raise ConfigError("A site needs an id, code or name (or `all` for every site).")
         try:
             return int(client.resolve_site(wanted))
-        except ConfigError as exc:
+        except ConfigError:
             sites = client.sites()
             names = [str(s.get(key)) for s in sites for key in ("name", "code") if s.get(key)]
-            hint = suggest(str(wanted), names, "Did you mean {}? ")
-            raise ConfigError(f"{hint}{exc}" if hint else str(exc)) from None
+            listed = ", ".join(f"{s.get('name')} ({s.get('code') or s.get('id')})" for s in sites)
+            raise ConfigError(f"Unknown site {wanted!r}.{suggest(str(wanted), names)} This company's "
+                              f"sites are: {listed or 'none'}.") from None
 
     def _status(self, name: str, wanted: Any) -> str | None:
         if wanted is None:
@@ -188,6 +193,12 @@ class Fetcher:
             raise ConfigError(f"Unknown time zone {name!r} in Kounta.timezone: use an IANA name like "
                               "Australia/Sydney.") from None
 
+    def _now(self, tz: tzinfo) -> datetime:
+        """One "now" for a whole line, so `--since 1d --until 1d` is the empty period it says."""
+        if self._clock is None:
+            self._clock = datetime.now(tz)
+        return self._clock.astimezone(tz)
+
     def _since(self, text: Any, tz: tzinfo, resource: str, client: Any) -> datetime | None:
         if text is None:
             return None
@@ -201,8 +212,8 @@ class Fetcher:
             except ValueError:
                 raise ConfigError(f"The remembered end of the last fetch of {resource} ({stamp!r}) "
                                   "is unreadable: give --since a date.") from None
-        since = moment(str(text), tz, "--since")
-        now = datetime.now(tz)
+        now = self._now(tz)
+        since = moment(str(text), tz, "--since", now=now)
         if since > now:
             raise ConfigError(f"--since {text} is in the future ({since:%Y-%m-%d %H:%M}): nothing has "
                               "been sold yet. Use a past date or a span such as 30d.")
@@ -211,7 +222,7 @@ class Fetcher:
     def _until(self, text: Any, tz: tzinfo, since: datetime | None) -> datetime | None:
         if text is None:
             return None
-        until = moment(str(text), tz, "--until", end=True)
+        until = moment(str(text), tz, "--until", end=True, now=self._now(tz))
         if since is not None and until <= since:
             raise ConfigError(f"The period is empty: --until ({until:%Y-%m-%d %H:%M}) is not after "
                               f"--since ({since:%Y-%m-%d %H:%M}).")
@@ -311,10 +322,10 @@ class Fetcher:
         return frame
 
 
-def moment(text: str, tz: tzinfo, what: str, *, end: bool = False) -> datetime:
+def moment(text: str, tz: tzinfo, what: str, *, end: bool = False, now: datetime | None = None) -> datetime:
     """A date expression as a datetime in ``tz``; out-of-range spans are one ConfigError."""
     try:
-        return parse_moment(text, tz=tz, end=end)
+        return parse_moment(text, tz=tz, end=end, now=now)
     except ConfigError as exc:
         raise ConfigError(f"{what}: {exc}") from None
     except (OverflowError, ValueError):
@@ -400,14 +411,19 @@ def _recording(client: Any) -> Iterator[list[Any]]:
 
         return call
 
+    # instance attributes set by someone else (a test's monkeypatch) are put back as they were
+    before = {name: transport.__dict__[name] for name in wrapped if name in transport.__dict__}
     for name in wrapped:
         setattr(transport, name, recorder(name))
     try:
         yield seen
     finally:
         for name in wrapped:
-            with contextlib.suppress(AttributeError):
-                delattr(transport, name)
+            if name in before:
+                setattr(transport, name, before[name])
+            else:
+                with contextlib.suppress(AttributeError):
+                    delattr(transport, name)
 
 
 def _kept(seen: list[Any], res: Any, query: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ a sandbox whose clock is today's (so ``--since 2d`` finds orders).
 - ``live_sandbox``: one module-wide sandbox (one month of history up to now, frozen clock).
 - ``shell``: the IPython shell with the extension loaded and the sandbox attached to its session
   (``%kounta sandbox`` connects to it); unloaded and its ``Kounta`` config removed afterwards.
+- ``connected``: ``shell`` after ``%kounta sandbox`` (Harbour Lane Hospitality, all sites).
 - ``run(shell, code)``: run a cell, re-raising any error (like jupysql's ``TestingShell``).
 - ``one_line_error(shell, code, capsys)``: run a cell that must fail with exactly one
   ``UsageError`` line and no traceback; returns that line.
@@ -49,6 +50,13 @@ def shell(live_sandbox: SandboxHandle) -> Iterator[InteractiveShell]:
         ip.run_line_magic("unload_ext", "kounta_nb")
         if "Kounta" in ip.config:
             del ip.config["Kounta"]
+
+
+@pytest.fixture
+def connected(shell: InteractiveShell) -> InteractiveShell:
+    """``shell`` connected to the sandbox's first company."""
+    run(shell, "%kounta sandbox")
+    return shell
 
 
 def run(ip: InteractiveShell, code: str) -> Any:
