@@ -11,7 +11,6 @@ you mean …?" where a near miss is likely.
 from __future__ import annotations
 
 import argparse
-import difflib
 import keyword
 import math
 import re
@@ -21,7 +20,7 @@ from typing import Any, TypeVar
 
 from IPython.core import magic_arguments as _ma
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 __all__ = [
     "COMMANDS",
@@ -234,20 +233,20 @@ def _check_option_words(parser: argparse.ArgumentParser, words: list[str]) -> No
         name = word.split("=", 1)[0]
         if name in known or (not word.startswith("--") and word[:2] in known):
             continue
-        raise ConfigError(f"unrecognized arguments: {name}{suggest(name, known, ' (did you mean {}?)')}"
-                          " — `%kounta?` lists the options.")
+        raise ConfigError(f"unrecognized arguments: {name}{suggest(name, known)}; `%kounta?` lists the options.")
 
 
-def suggest(word: str, choices: Iterable[str], template: str = " Did you mean {}?") -> str:
-    """``template`` filled with the closest of ``choices`` to ``word``, or '' when none is close."""
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'orders'?)"`` for a near miss of one of ``choices`` (as
+    :func:`kounta_nb.errors.did_you_mean`), also when ``word`` is a distinctive part of one name
+    (``harbour`` → ``Harbour Lane Hospitality``); else ``""``."""
     options = [str(c) for c in choices]
-    lowered = {c.lower(): c for c in options}
+    hint = did_you_mean(word, options)
     wanted = str(word).strip().lower()
-    close = difflib.get_close_matches(wanted, list(lowered), n=1, cutoff=0.6)
-    if not close and len(wanted) >= 3:  # "harbour" for "Harbour Lane Hospitality"
-        close = [name for name in lowered if wanted in name][:2]
-        close = close if len(close) == 1 else []
-    return template.format(lowered[close[0]]) if close else ""
+    if not hint and len(wanted) >= 3:
+        containing = [name for name in options if wanted in name.lower()]
+        hint = f" (did you mean {containing[0]!r}?)" if len(containing) == 1 else ""
+    return hint
 
 
 def check_name(name: str, what: str) -> str:

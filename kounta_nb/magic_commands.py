@@ -109,7 +109,7 @@ class Commands:
             hint = suggest(command, known)
             listing = (f" Commands: {', '.join(self._handlers)}, company NAME, post, put, delete; "
                        f"resources: {', '.join(sorted(tables.RESOURCES))}.")
-            raise ConfigError(f"Unknown command or resource {command!r}.{hint or listing}")
+            raise ConfigError(f"Unknown command or resource {command!r}{hint}.{'' if hint else listing}")
         extra = sorted(args.given - allowed)
         if extra:
             names = ", ".join(f"--{name.replace('_', '-')}" for name in extra)

@@ -40,8 +40,9 @@ __all__ = ["ORDER_RESOURCES", "Fetcher", "positive_int"]
 ORDER_RESOURCES = frozenset({"orders", "lines", "payments", "options"})
 #: ``--site all`` / ``%kounta venue all``: every site of the company.
 ALL_SITES = "all"
-#: ``--status any``: every order status.
+#: ``--status any`` (or ``all``): every order status.
 ANY_STATUS = "any"
+ANY_STATUSES = (ANY_STATUS, "all")
 #: The status of order fetches when none is given (as ``tables.fetch`` and the pull engine).
 DEFAULT_STATUS = "complete"
 #: The first moment ``--dry-run`` and the time guard consider when no ``--since`` is given.
@@ -133,8 +134,8 @@ class Fetcher:
                 raise ConfigError("progress is not a filter; progress bars are set with %config Kounta.progress.")
             if key not in known:
                 takes = f"it takes {', '.join(known)}" if known else "it takes no KEY=VALUE filters"
-                hint = suggest(key, known, " Did you mean {}=?")
-                raise ConfigError(f"{res.name} does not take {key}=.{hint} {takes.capitalize()} "
+                hint = suggest(key, known)
+                raise ConfigError(f"{res.name} does not take {key}={hint}. {takes.capitalize()} "
                                   "(and --since/--until/--site/--limit where they apply).")
             filters[key] = _typed(key, value, tz)
 
@@ -160,7 +161,7 @@ class Fetcher:
             sites = client.sites()
             names = [str(s.get(key)) for s in sites for key in ("name", "code") if s.get(key)]
             listed = ", ".join(f"{s.get('name')} ({s.get('code') or s.get('id')})" for s in sites)
-            raise ConfigError(f"Unknown site {wanted!r}.{suggest(str(wanted), names)} This company's "
+            raise ConfigError(f"Unknown site {wanted!r}{suggest(str(wanted), names)}; this company's "
                               f"sites are: {listed or 'none'}.") from None
 
     def _status(self, name: str, wanted: Any) -> str | None:
@@ -171,13 +172,13 @@ class Fetcher:
         from .endpoints import ORDER_STATUSES, normalise_status
 
         text = str(wanted).strip().lower()
-        if text == ANY_STATUS:
+        if text in ANY_STATUSES:
             return None
         try:
             return normalise_status(text)
         except ConfigError:
             choices = [s.lower() for s in ORDER_STATUSES] + [ANY_STATUS]
-            raise ConfigError(f"Unknown order status {wanted!r}.{suggest(text, choices)} Use one of "
+            raise ConfigError(f"Unknown order status {wanted!r}{suggest(text, choices)}; use one of "
                               f"{', '.join(choices)}.") from None
 
     # -- dates -----------------------------------------------------------------------------------
@@ -351,7 +352,7 @@ def _typed(key: str, value: Any, tz: tzinfo) -> Any:
     if kind == "part":
         text = str(value).lower()
         if text not in _PARTS:
-            raise ConfigError(f"part= must be one of {', '.join(_PARTS)}, not {value!r}.{suggest(text, _PARTS)}")
+            raise ConfigError(f"part= must be one of {', '.join(_PARTS)}, not {value!r}{suggest(text, _PARTS)}.")
         return text
     return str(value)
 
@@ -465,7 +466,7 @@ def select_columns(frame: Any, spec: str) -> Any:
     columns = [str(c) for c in frame.columns]
     for name in names:
         if name not in columns:
-            raise ConfigError(f"There is no column {name!r}.{suggest(name, columns)} The columns are: "
+            raise ConfigError(f"There is no column {name!r}{suggest(name, columns)}; the columns are: "
                               f"{', '.join(columns)}.")
     if len(set(names)) != len(names):
         raise ConfigError("--columns names a column twice: name each once.")

@@ -232,7 +232,7 @@ class Session(HasTraits):
             raise ConfigError(NOT_CONNECTED)
         listed = ", ".join(f"{name} ({c.company_id})" for name, c in names.items())
         hint = suggest(wanted, names)
-        raise ConfigError(f"No company {wanted!r} is logged in.{hint} Logged in: {listed}; "
+        raise ConfigError(f"No company {wanted!r} is logged in{hint}. Logged in: {listed}; "
                           "`%kounta login` adds another.")
 
     def switch(self, company: int | str) -> Any:

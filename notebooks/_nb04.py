@@ -216,7 +216,7 @@ one-line error instead of a traceback. The last cell below **fails on purpose** 
 """),
     ("code", r"""
 # The magics' own sandbox: revoke its refresh tokens and expire its access tokens.
-magics = next(c for c in get_ipython().configurables if type(c).__name__ == "Kounta")
+magics = get_ipython().magics_manager.registry["KountaMagics"]
 handle = magics.session.sandbox_handle
 revoked = handle.revoke()
 handle.expire_tokens()

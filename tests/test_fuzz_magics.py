@@ -113,7 +113,7 @@ def _bad_kind(rng: random.Random) -> str:
         f"reconciliations unprocessed={rng.choice(['maybe', '1x', 'yes please', 'truee'])}",
         f"orders --since 1d value_gt={rng.choice(['lots', 'inf', '4O', 'nan', '1,000'])}",
         f"order id=1 part={rng.choice(['everything', 'line', 'ORDERS!'])}",
-        f"orders --since 1d --status {rng.choice(['pendng', 'done', 'finished', 'all', '*'])}",
+        f"orders --since 1d --status {rng.choice(['pendng', 'done', 'finished', 'every', '*'])}",
         f"shifts date={rng.choice(BAD_DATES)}",
     ])
 

@@ -222,6 +222,7 @@ def test_damaged_pull_store__background_is_one_line(connected, capsys):  # noqa:
     path = store_path(client.api_base, client.company_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"this is not a database" * 100)
+    run(connected, "%config Kounta.progress = False")
     capsys.readouterr()
     result = connected.run_cell("job = %kounta orders --since 1d --site TLB --background", store_history=False)
     captured = capsys.readouterr()

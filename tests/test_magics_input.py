@@ -5,6 +5,7 @@ IPython shell against the sandbox."""
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ from kounta_nb.magics import KountaMagics
 from kounta_nb.session import choices_file, load_choices
 
 TLB = 1202
+OUT_OF_RANGE = "out of range|outside the dates a calendar can hold"
 
 
 # -- lines that cannot be read ---------------------------------------------------------------------
@@ -44,19 +46,19 @@ def test_unreadable_line__inside_a_cell_too(connected, capsys):  # noqa: F811
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("%kounta orders --since 100000000d", "out of range"),
-        ("%kounta orders --since 99999999999999999999999999d", "out of range"),
-        ("%kounta orders --since 1d --until 9999-12-31", "out of range"),
+        ("%kounta orders --since 100000000d", OUT_OF_RANGE),
+        ("%kounta orders --since 99999999999999999999999999d", OUT_OF_RANGE),
+        ("%kounta orders --since 1d --until 9999-12-31", OUT_OF_RANGE),
         ("%kounta orders --since 9999-12-31", "in the future"),
         ("%kounta orders --since 2d --until 3d", "The period is empty"),
         ("%kounta orders --since 2026-05-02 --until 2026-05-01", "The period is empty"),
         ("%kounta orders --since ²d", "Cannot read '²d' as a date"),
         ("%kounta lines --since 1d --until 1d", "The period is empty"),
-        ("%kounta shifts date=100000000d", "out of range"),
+        ("%kounta shifts date=100000000d", OUT_OF_RANGE),
     ],
 )
 def test_dates__impossible_periods_are_errors(connected, capsys, line, expected):  # noqa: F811
-    assert expected in one_line_error(connected, line, capsys)
+    assert re.search(expected, one_line_error(connected, line, capsys))
 
 
 def test_dates__a_future_since_is_an_error_as_for_pulls(connected, capsys):  # noqa: F811
@@ -90,7 +92,7 @@ def test_status_as_key_value_is_honoured(connected):  # noqa: F811
         ("%kounta orders --since 1d value_gt=lots", "value_gt= needs an amount"),
         ("%kounta orders --since 1d value_gt=nan", "value_gt= needs an amount"),
         ("%kounta order id=1 part=everything", "part= must be one of"),
-        ("%kounta orders --since 1d --status pendng", "Did you mean pending?"),
+        ("%kounta orders --since 1d --status pendng", "(did you mean 'pending'?)"),
         ("%kounta sites -o class", "needs a Python variable name, not 'class'"),
         ("%kounta sites -o 9lives", "needs a Python variable name"),
         ("%kounta get", "Use `%kounta get PATH"),
@@ -163,15 +165,15 @@ def test_repeated_options__are_errors_not_the_last_silently(connected, capsys, l
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("%kounta ordrs --since 1d", "Did you mean orders?"),
-        ("%kounta prodcts", "Did you mean products?"),
-        ("%kounta orders --sinse 1d", "did you mean --since?"),
-        ("%kounta orders --sin 1d", "did you mean --since?"),
-        ('%kounta orders --since 1d --site "Lane Bar"', "Did you mean The Lane Bar?"),
-        ("%kounta venue marlow", "Did you mean Marlow Dining Room?"),
-        ("%kounta orders --since 1d valeu_gt=4", "Did you mean value_gt=?"),
-        ("%kounta orders --since 1d --columns sale_numbr", "Did you mean sale_number?"),
-        ("%kounta company harbour", "Did you mean Harbour Lane Hospitality?"),
+        ("%kounta ordrs --since 1d", "(did you mean 'orders'?)"),
+        ("%kounta prodcts", "(did you mean 'products'?)"),
+        ("%kounta orders --sinse 1d", "(did you mean '--since'?)"),
+        ("%kounta orders --sin 1d", "(did you mean '--since'?)"),
+        ('%kounta orders --since 1d --site "Lane Bar"', "(did you mean 'The Lane Bar'?)"),
+        ("%kounta venue marlow", "(did you mean 'Marlow Dining Room'?)"),
+        ("%kounta orders --since 1d valeu_gt=4", "valeu_gt= (did you mean 'value_gt'?)"),
+        ("%kounta orders --since 1d --columns sale_numbr", "(did you mean 'sale_number'?)"),
+        ("%kounta company harbour", "(did you mean 'Harbour Lane Hospitality'?)"),
     ],
 )
 def test_did_you_mean(connected, capsys, line, expected):  # noqa: F811
