@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import warnings
 
 import pandas as pd
@@ -249,14 +250,27 @@ def test_damaged_http_cache__sandbox_is_one_line(shell, capsys):  # noqa: F811
         assert magics_of(shell).session.client is not None
 
 
-def test_pull_error_raised_by_wait_is_one_line(connected, capsys):  # noqa: F811
-    job = run(connected, "%kounta orders --since 1d --site TLB --background")
-    job.wait(timeout=60)
-    job._state, job._error = "failed", RuntimeError("connection reset\nby peer")
-    connected.user_ns["job"] = job
+def test_pull_error_raised_by_wait_is_one_line(shell, capsys):  # noqa: F811
+    from kounta_nb.sandbox.server import start_sandbox
+
+    run(shell, "%config Kounta.max_retries = 0")
+    run(shell, "%config Kounta.rate_limit = 600")  # slow enough to be mid-pull when the server goes
+    run(shell, "%config Kounta.progress = False")
+    fresh = start_sandbox(seed=7, months=1)
+    magics_of(shell).session.sandbox_handle = fresh
+    try:
+        run(shell, "%kounta sandbox")
+        job = run(shell, "job = %kounta orders --since 7d --background") or shell.user_ns["job"]
+        deadline = time.monotonic() + 30
+        while job.progress.requests_done < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        fresh.stop()
+        magics_of(shell).session.sandbox_handle = None
     capsys.readouterr()
-    result = connected.run_cell("job.wait()", store_history=False)
+    result = shell.run_cell("job.wait(timeout=60)", store_history=False)
     captured = capsys.readouterr()
     assert isinstance(result.error_in_exec, PullError) and "Traceback" not in captured.err
     lines = [line for line in captured.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("PullError: The pull stopped")
+    assert len(lines) == 1 and lines[0].startswith("PullError: "), captured.err
