@@ -240,6 +240,45 @@ def test_live__open_shifts_have_no_finish_yet() -> None:
     assert all(s["started_at"] <= "2026-05-29T14:00:00+10:00" for s in shifts)
 
 
+def test_live__online_pick_ups_settle_within_hours() -> None:
+    # issue 11 §6: on a real venue pick-ups settle within minutes or hours; months of PENDING
+    # orders (58 at the café back to June) were not realistic
+    clock = Clock(now=datetime(2026, 5, 28, 19, 30, tzinfo=UTC))  # 05:30 in Sydney, Friday
+    business = Business(seed=7, months=6, clock=clock)
+    unfinished = {"SUBMITTED", "ACCEPTED", "PENDING"}
+    seen: dict[str, int] = {}
+    first_seen: dict[int, dict] = {}
+    for _ in range(44):  # the whole trading day, every half hour
+        clock.advance(1800)
+        now = clock.timestamp()
+        for company in business.companies.values():
+            for site in company.sites:
+                for day in (company.last_day(), company.last_day() - timedelta(days=1)):
+                    for o in company.orders_on(site, day):
+                        if o["status"] not in unfinished:
+                            continue
+                        assert o["order_payment_type"] == "online" and not o["payments"] and o["paid"] == 0
+                        age = now - datetime.fromisoformat(o["created_at"]).timestamp()
+                        assert 0 <= age <= 3 * 3600 + 4 * 60, (o["id"], age)
+                        assert o["updated_at"] <= datetime.fromtimestamp(now, company.tz).isoformat()
+                        seen[o["status"]] = seen.get(o["status"], 0) + 1
+                        first_seen.setdefault(o["id"], o)
+    assert set(seen) == unfinished and seen["PENDING"] + seen["ACCEPTED"] >= 3
+    for oid, before in first_seen.items():  # by the evening every one of them has settled
+        company = business.companies[before["company_id"]]
+        after = company.order(oid)
+        assert after["status"] in ("COMPLETE", "REJECTED") and after["updated_at"] > before["updated_at"]
+        if after["status"] == "COMPLETE":
+            assert after["paid"] == after["total"] and len(after["payments"]) == 1
+    # and no earlier day of the six months holds an unfinished order
+    for company in business.companies.values():
+        for site in company.sites:
+            day = company.first_day
+            while day < company.last_day() - timedelta(days=1):
+                assert not unfinished & {r.status for r in company.order_rows(site, day)}, (site, day)
+                day += timedelta(days=1)
+
+
 def test_live__a_live_clock_moves_today_forward() -> None:
     # Real time comes from an injected source, so a loaded machine cannot let the café close
     # between the two looks (it used to: ``assert 168 > 168``).

@@ -295,7 +295,11 @@ def test_consistency__every_kind_of_record_occurs(world: tuple[Business, Walk]) 
     assert len(joined) > 0.15 * len(group.customers)  # the loyalty program grows during the window
     assert w.with_options > w.orders * 0.2
     assert w.wine_lines > 1000
-    assert {"COMPLETE", "ON_HOLD", "PENDING", "REJECTED"} <= set(w.statuses)
+    assert {"COMPLETE", "ON_HOLD", "REJECTED"} <= set(w.statuses)
+    # online pick-ups settle within hours: only the open day may hold unfinished ones
+    # (the tail itself: tests/test_sandbox_business.py::test_live__online_pick_ups_settle_within_hours)
+    unfinished = w.statuses["PENDING"] + w.statuses["ACCEPTED"] + w.statuses["SUBMITTED"]
+    assert unfinished <= 10
     assert w.statuses["COMPLETE"] > 0.97 * w.orders
     assert {0.5, 0.8, 0.9, 1.0, 1.15} <= set(w.variations)
 

@@ -565,6 +565,11 @@ def test_reconciliations__variants_and_processed_update(fresh_sandbox):  # noqa:
     assert s.get(url).json()["processed"] is True
     after = walk(s, unprocessed)
     assert target["id"] not in {r["id"] for r in after}
+    # a read-only field: ignored as real clients send whole records back (issue 14), refused
+    # under strict_writes (the old behaviour); a field no reconciliation has: refused in both
+    assert s.put(url, json={"number": 3}).json()["number"] == target["number"]
+    assert s.put(url, json={"colour": "red"}).status_code == 400
+    fresh_sandbox.set_options(strict_writes=True)
     assert s.put(url, json={"number": 3}).status_code == 400
 
 

@@ -17,7 +17,7 @@ from support_sandbox import (  # noqa: F401 - fixtures
 )
 
 from kounta_nb.sandbox.faults import FaultInjector
-from kounta_nb.sandbox.limits import RateLimiter
+from kounta_nb.sandbox.limits import SlidingWindowQuota
 
 
 class FakeClock:
@@ -32,7 +32,7 @@ class FakeClock:
 
 def test_limiter__sliding_window_refuses_then_recovers():
     clock = FakeClock()
-    limiter = RateLimiter(clock=clock, wall=lambda: 1_700_000_000.0)
+    limiter = SlidingWindowQuota(clock=clock, wall=lambda: 1_700_000_000.0)
     assert all(limiter.hit("k", 3).allowed for _ in range(3))
     refused = limiter.hit("k", 3)
     assert not refused.allowed and refused.retry_after == 60 and refused.reset_epoch == 1_700_000_060
@@ -44,7 +44,7 @@ def test_limiter__sliding_window_refuses_then_recovers():
 
 def test_limiter__time_scale_shrinks_the_window():
     clock = FakeClock()
-    limiter = RateLimiter(clock=clock, wall=lambda: 0.0)
+    limiter = SlidingWindowQuota(clock=clock, wall=lambda: 0.0)
     for _ in range(5):
         assert limiter.hit("k", 5, time_scale=10).allowed
     assert limiter.hit("k", 5, time_scale=10).retry_after == 6
@@ -53,7 +53,7 @@ def test_limiter__time_scale_shrinks_the_window():
 
 
 def test_limiter__keys_are_independent():
-    limiter = RateLimiter(clock=FakeClock())
+    limiter = SlidingWindowQuota(clock=FakeClock())
     assert limiter.hit("a", 1).allowed and not limiter.hit("a", 1).allowed
     assert limiter.hit("b", 1).allowed
 

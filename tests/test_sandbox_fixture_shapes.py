@@ -27,18 +27,12 @@ EXEMPT_FILES = {
     "tanda-kounta/payment.json": "a payment request body (method_id rather than method{})",
     "kounta-python/payment.json": "a payment request body (method_id, no id)",
     "kounta-python/checkin.json": "a customer check-in request body; no check-in endpoint in §4",
-    "tanda-kounta/people.json": "the legacy /people endpoint (replaced by customers and staff)",
-    "tanda-kounta/person.json": "the legacy /people endpoint (phone_numbers[] instead of phone/mobile)",
-    "tanda-kounta/address.json": "a legacy person address (people_id); embedded addresses are checked "
-                                 "through kounta-python/address.json",
-    "tanda-kounta/addresses.json": "the legacy person address list (people_id)",
 }
 
 #: Single fields whose fixture value is outdated or wrong (checked: the rest of the file).
 EXEMPT_FIELDS = {
     ("kounta-python/cashup.json", "register_level_reconciliation"):
         "older cash-up shape; the API now says reconciliation_level",
-    ("tanda-kounta/customer.json", "people_id"): "link to the legacy /people endpoint",
     ("kountagious/product.json", "unit_price"): 'money as the string "3.0", the fixture author\'s doing',
 }
 
@@ -81,13 +75,18 @@ MAPPING = {
     "tanda-kounta/inventory.json": "inventory",
     "tanda-kounta/order.json": "order",
     "tanda-kounta/orders.json": "order",  # list items carrying full lines/payments: detail fields
+    # the legacy people endpoints (a person stands for a customer or a staff member)
+    "tanda-kounta/people.json": "person_item",
+    "tanda-kounta/person.json": "person",
+    "tanda-kounta/address.json": "person_address",
+    "tanda-kounta/addresses.json": "person_address",
     "tanda-kounta/price_list.json": "price_list",
     "tanda-kounta/price_lists.json": "price_list_item",
     "tanda-kounta/product.json": "product",
     "tanda-kounta/products.json": "product",  # list items carrying detail fields (prices, stock)
-    "tanda-kounta/register.json": "register_item",  # list-item shape served as detail
+    "tanda-kounta/register.json": "register",  # list-item shape served as detail: records carry site_id too
     "tanda-kounta/registers.json": "register_item",
-    "tanda-kounta/site.json": "site_item",  # list-item shape served as detail
+    "tanda-kounta/site.json": "site",  # list-item shape served as detail: records carry company_id too
     "tanda-kounta/sites.json": "site_item",
     "tanda-kounta/tax.json": "tax",
     "tanda-kounta/taxes.json": "tax",
@@ -108,7 +107,7 @@ FREE_FORM = {"headers"}
 #: Fields the sandbox serves (so the name is checked) but always as null, and why.
 NULL_IN_SANDBOX = {
     "image": "the synthetic business has no pictures",
-    "shipping_address": "synthetic customers and staff have no street address on file",
+    "shipping_address": "synthetic staff have no street address on file",
     "postal_address": "synthetic staff have no postal address on file",
     "register": "the sandbox's sites reconcile at site level (reconciliation_level 'site'), so a "
                 "reconciliation's register is null; cashup.json is a register-level cash-up",
@@ -201,6 +200,23 @@ class Pools:
 
     def _p_site(self) -> list[Any]:
         return self._details("companies/me/sites.json", "companies/me/sites")
+
+    def _p_register(self) -> list[Any]:
+        return self._details("companies/me/registers.json", "companies/me/registers")
+
+    def _p_person_item(self) -> list[Any]:
+        return self._j("companies/me/people.json") + self._j("companies/me/people.json?start=7100001")
+
+    def _p_person(self) -> list[Any]:
+        customers = [c for c in self.get("customer") if c.get("shipping_address")]
+        people = [self._j(f"companies/me/people/{c['people_id']}.json") for c in customers]
+        return people + [self._j(f"companies/me/people/{p['id']}.json") for p in self.get("person_item")[:5]]
+
+    def _p_person_address(self) -> list[Any]:
+        out = []
+        for c in self.get("customer"):
+            out += self._j(f"companies/me/customers/{c['id']}/addresses.json")
+        return out
 
     def _p_site_item(self) -> list[Any]:
         return self._j("companies/me/sites.json")

@@ -321,3 +321,19 @@ def test_bearer__legacy_expiry_style_is_400_with_message(fresh_sandbox):  # noqa
     fresh_sandbox.expire_tokens()
     r = bearer_session(token["access_token"]).get(api(fresh_sandbox, "companies/me.json"))
     assert r.status_code == 400 and r.json() == {"message": "The access token provided has expired"}
+
+
+def test_authorize__login_page_says_demo_and_comes_pre_filled(sandbox):  # noqa: F811
+    import re
+
+    page = requests.get(sandbox.authorize_url, params=_params(sandbox)).text
+    assert "Demo sandbox" in page and "nothing here is a real Kounta account" in page
+    assert f"<code>{sandbox.username}</code>" in page and f"<code>{sandbox.password}</code>" in page
+    fields = dict(re.findall(r'name="([a-z_]+)"[^>]*?value="([^"]*)"', page))
+    assert fields["email"] == sandbox.username and fields["password"] == sandbox.password
+    # submitting the form as it comes is a login
+    consent = requests.post(sandbox.authorize_url, data=fields)
+    assert 'name="company_id"' in consent.text
+    # after a wrong password: what the user typed stays, the password does not
+    wrong = requests.post(sandbox.authorize_url, data={**fields, "email": "ada@example.test", "password": "x"}).text
+    assert 'value="ada@example.test"' in wrong and 'type="password" autocomplete="current-password" required\n value=""' in wrong

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from .app import SandboxOptions
 from .server import start_sandbox
+from .timeline import parse_moment
 
 
 def _probability(text: str) -> float:
@@ -21,10 +22,9 @@ def _probability(text: str) -> float:
 
 def _instant(text: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_moment(text, UTC)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date-time such as 2026-05-29T12:00:00Z") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=("asked", "always", "never"), metavar="MODE",
                    help="legacy X-Page/X-Pages paging: 'asked' (X-Pages only when X-Page is sent; default), "
                         "'always' (X-Pages on every list answer; the flag alone means this), 'never'")
+    p.add_argument("--strict-writes", action="store_true",
+                   help="refuse what real clients send beyond the documented write fields (the old behaviour)")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return p
 
@@ -92,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         "  companies       " + "; ".join(f"{c['id']} {c['name']}" for c in info["companies"]),
         "Press Ctrl-C to stop.",
     ]
-    print("\n".join(out), flush=True)
     stop = threading.Event()
+    # before the banner: whoever reads it may send SIGTERM right away
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("\n".join(out), flush=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from . import orders as gen
+from .cashup import reconciliation_record, shift_records
 from .founding import (
     BAKERY,
     GROUP,
@@ -53,7 +54,8 @@ from .founding import (
     with_extra_sites,
 )
 from .menu import Catalogue
-from .orders import DayOrders, SiteModel, Skeleton
+from .orders import DayOrders, Skeleton
+from .sitemodel import SiteModel, seed_of
 from .timeline import (
     Clock,
     DayTime,
@@ -98,11 +100,19 @@ def _as_of(record: dict, now: float) -> dict:
     """An order as it stands at ``now``: payments not yet taken are left out.
 
     A table still eating or a tab still open shows as ON_HOLD with what has been paid so far;
-    a sale voided later is not deleted yet. Only today's orders can be unfinished.
+    a sale voided later is not deleted yet. An online pick-up that has not settled yet shows as
+    SUBMITTED, then (once the venue has seen it, 1–4 minutes in) ACCEPTED or PENDING, with no
+    payment. Only orders of the last hours can be unfinished (they settle the same day).
     """
     updated = parse_iso(record["updated_at"]).timestamp()
     if updated <= now:
         return record
+    if record.get("order_payment_type") == "online":
+        settled = updated
+        if record["status"] == "COMPLETE" and record["payments"]:
+            settled = parse_iso(record["payments"][0]["created_at"]).timestamp()
+        if now < settled:
+            return _pick_up_before(record, now)
     payments = [p for p in record["payments"] if parse_iso(p["created_at"]).timestamp() <= now]
     paid_c = sum(round(p["amount"] * 100) for p in payments)
     tips_c = sum(round(p["tip"] * 100) for p in payments)
@@ -112,6 +122,19 @@ def _as_of(record: dict, now: float) -> dict:
     last = payments[-1]["created_at"] if payments else record["created_at"]
     return {**record, "status": status, "payments": payments, "paid": paid_c / 100, "tips": tips_c / 100,
             "deleted": False, "updated_at": last}
+
+
+def _pick_up_before(record: dict, now: float) -> dict:
+    """An online pick-up before it settled (see :func:`_as_of`)."""
+    created = parse_iso(record["created_at"])
+    wall = record["id"] >> 21  # the order id's day and wall-clock second: a stable per-order draw
+    seen = created.timestamp() + 60 + wall % 180
+    if record["status"] == "REJECTED" or now < seen:
+        status, changed = "SUBMITTED", created.timestamp()
+    else:
+        status, changed = ("PENDING" if wall % 2 else "ACCEPTED"), seen
+    return {**record, "status": status, "payments": [], "paid": 0.0, "tips": 0.0, "deleted": False,
+            "updated_at": datetime.fromtimestamp(changed, created.tzinfo).isoformat(timespec="seconds")}
 
 
 class OrderRow(NamedTuple):
@@ -402,7 +425,7 @@ class Company:
             return []
         with self._lock:
             sk = self._skeleton(model, day, refunds=False)
-        return gen.shift_records(sk, self.business.clock.timestamp())
+        return shift_records(sk, self.business.clock.timestamp())
 
     def reconciliations_on(self, site_id: int, day: date) -> list[dict]:
         """The site's reconciliation for a trading day (empty if closed or not cashed up yet)."""
@@ -430,7 +453,7 @@ class Company:
                 return None
             d = self._day(model, day)
             processed = day <= self.last_day() - timedelta(days=2)
-            rec = gen.reconciliation_record(sk, d, processed, self._ledger, list(self.payment_methods.values()))
+            rec = reconciliation_record(sk, d, processed, self._ledger, list(self.payment_methods.values()))
         if parse_iso(rec["created_at"]).timestamp() > self.business.clock.timestamp():
             return None
         return rec
@@ -446,7 +469,7 @@ class Company:
     def inventory(self, site_id: int) -> list[dict]:
         """Stock on hand per product sold at the site: ``[{"id", "stock"}]`` ascending by id."""
         model = self._model(site_id)
-        rng = random.Random(gen._seed(self.business.seed, model.slot, "inventory", self.last_day()))
+        rng = random.Random(seed_of(self.business.seed, model.slot, "inventory", self.last_day()))
         out = []
         for pid, p in sorted(self.catalogue.products.items()):
             if p.is_modifier or site_id not in p.site_prices:

@@ -16,10 +16,9 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import orders as gen
 from .menu import Catalogue, build_catalogue
-from .orders import SiteModel
 from .people import FIRST_NAMES, LAST_NAMES
+from .sitemodel import SiteModel, cumulative, seed_of
 from .timeline import DayTime
 from .venues import PROFILES
 
@@ -164,7 +163,7 @@ def with_extra_sites(spec: CompanySpec, count: int, seed: int) -> CompanySpec:
     """``spec`` with ``count`` more venues of its kinds (deterministic from ``seed``)."""
     if count <= 0:
         return spec
-    rng = random.Random(gen._seed(seed, spec.id, "extra-sites"))
+    rng = random.Random(seed_of(seed, spec.id, "extra-sites"))
     by_kind = {s.kind: s for s in spec.sites}
     kinds = [k for k in _EXTRA_KINDS if k in by_kind] or [spec.sites[0].kind]
     order = list(range(len(_SUBURBS)))
@@ -231,7 +230,7 @@ class Founding:
     def __init__(self, spec: CompanySpec, tz: ZoneInfo, seed: int, first_day: date, last_day: date) -> None:
         self.spec, self.tz, self.seed = spec, tz, seed
         self.first_day, self.last_day = first_day, last_day
-        self.rng = random.Random(gen._seed(seed, spec.id, "company"))
+        self.rng = random.Random(seed_of(seed, spec.id, "company"))
         self.created = self.iso(spec.created, 10 * 3600)
         self.catalogue: Catalogue = build_catalogue(
             company_kind=spec.kind, tax_ids=spec.tax_ids, category_id0=spec.category_id0,
@@ -277,7 +276,7 @@ class Founding:
                 staff_id += 1
         self._add_customers(people)
         self._add_customer_addresses(people)
-        extra_rng = random.Random(gen._seed(self.seed, spec.id, "extra-staff"))
+        extra_rng = random.Random(seed_of(self.seed, spec.id, "extra-staff"))
         staff_id = EXTRA_STAFF_ID0
         for s in spec.sites:
             if s.extra:
@@ -352,7 +351,7 @@ class Founding:
         """About a third of the customers left a delivery address (a stream of its own, so the
         rest of the business is what it was before customers had addresses)."""
         spec = self.spec
-        rng = random.Random(gen._seed(self.seed, spec.id, "customer-addresses"))
+        rng = random.Random(seed_of(self.seed, spec.id, "customer-addresses"))
         places = _SUBURBS if spec.state == "NSW" else _MELBOURNE
         for cid, record in people.customers.items():
             if rng.random() >= 0.35:
@@ -378,7 +377,7 @@ class Founding:
               ) -> tuple[dict[int, dict], dict[int, dict], dict[int, SiteModel]]:
         """Site and register records, and each site's model for the order generator."""
         spec, cat = self.spec, self.catalogue
-        extra_rng = random.Random(gen._seed(self.seed, spec.id, "extra-site-records"))
+        extra_rng = random.Random(seed_of(self.seed, spec.id, "extra-site-records"))
         sites: dict[int, dict] = {}
         registers: dict[int, dict] = {}
         models: dict[int, SiteModel] = {}
@@ -430,7 +429,7 @@ class Founding:
             id=s.id, slot=s.slot, name=s.name, code=s.code, company_id=self.spec.id, tz=self.tz,
             profile=PROFILES[s.kind], seed=self.seed, registers=regs, pool=people.pools[s.id],
             floater=floater, floater_parity=0 if s.kind == "cafe" else 1, staff_refs=staff_refs,
-            customers=people.customer_refs, customer_cum=gen._cum(weights), customer_since=people.joined,
+            customers=people.customer_refs, customer_cum=cumulative(weights), customer_since=people.joined,
             methods=methods, first_open=s.opened, site_ref=site_ref,
         )
         model.catalogue_items = SiteModel.menu_for(s.id, cat.categories, by_category, cat.option_sets)

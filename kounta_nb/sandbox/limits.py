@@ -18,13 +18,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RateDecision", "RateLimiter"]
+__all__ = ["QuotaDecision", "SlidingWindowQuota"]
 
 WINDOW_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
-class RateDecision:
+class QuotaDecision:
     """Outcome of one request against the limiter."""
 
     allowed: bool
@@ -34,8 +34,10 @@ class RateDecision:
     retry_after: int  # whole seconds to wait before a retry can succeed (>= 1 when refused)
 
 
-class RateLimiter:
-    """A thread-safe sliding-window limiter keyed by credential (token or Basic pair).
+class SlidingWindowQuota:
+    """The server side of the rate limit: a thread-safe sliding-window request quota per
+    credential (token or Basic pair). (The client has its own pacing ``RateLimiter``; this one
+    refuses.)
 
     Refused requests are not recorded, so a client that backs off recovers as soon as the
     window has room again.
@@ -52,7 +54,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._logs: dict[str, deque[float]] = {}
 
-    def hit(self, key: str, limit: int, time_scale: float = 1.0) -> RateDecision:
+    def hit(self, key: str, limit: int, time_scale: float = 1.0) -> QuotaDecision:
         """Record one request for ``key`` and say whether it is allowed."""
         window = WINDOW_S / max(time_scale, 1e-9)
         now = self._clock()
@@ -66,9 +68,9 @@ class RateLimiter:
             if len(log) < limit:
                 log.append(now)
                 reset_in = (log[0] + window - now) if log else window
-                return RateDecision(True, limit, limit - len(log), self._epoch(reset_in), 0)
+                return QuotaDecision(True, limit, limit - len(log), self._epoch(reset_in), 0)
             reset_in = log[0] + window - now
-        return RateDecision(False, limit, 0, self._epoch(reset_in), max(1, math.ceil(reset_in)))
+        return QuotaDecision(False, limit, 0, self._epoch(reset_in), max(1, math.ceil(reset_in)))
 
     def reset(self) -> None:
         """Forget every window (used when the limits are changed at run time)."""

@@ -426,16 +426,26 @@ class AuthorizeFlow:
                 out.append((cid, str(company.record.get("name", cid))))
         return out
 
-    def _login_page(self, oauth: dict[str, str], error: str = "", email: str = "") -> Reply:
+    def _login_page(self, oauth: dict[str, str], error: str = "", email: str | None = None) -> Reply:
         err = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
+        # The first visit comes pre-filled with the demo login; after a wrong password the form
+        # keeps what the user typed and leaves the password empty.
+        password = LOGIN_PASSWORD if email is None else ""
+        email = LOGIN_EMAIL if email is None else email
+        others = ", ".join(f"<code>{escape(u.email)}</code> / <code>{escape(u.password)}</code>"
+                           for u in self.directory.users.values() if u.email != LOGIN_EMAIL)
         body = f"""<h1>Log in to Kounta</h1>
 <p class="lead">An application is asking to connect to your Kounta account.</p>
+<div class="demo" role="note"><strong>Demo sandbox</strong> — nothing here is a real Kounta account.
+Log in as <code>{escape(LOGIN_EMAIL)}</code> with password <code>{escape(LOGIN_PASSWORD)}</code>
+(filled in below; it sees every company){f". Others: {others}" if others else ""}.</div>
 {err}<form method="post" action="/authorize">
 {_hidden(oauth)}
 <label for="email">E-mail address</label>
 <input id="email" name="email" type="email" autocomplete="username" required value="{escape(email)}">
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" required
+ value="{escape(password)}">
 <div class="buttons"><button class="primary" type="submit">Log in</button></div>
 </form>"""
         return _page("Log in", body)

@@ -39,20 +39,19 @@ non-deleted orders with that method (deleted orders are voided duplicates and do
 from __future__ import annotations
 
 import bisect
-import hashlib
 import random
 from dataclasses import dataclass, field
 from datetime import date
-from zoneinfo import ZoneInfo
 
-from .menu import OptionSet, Product, Tax, rhu, split_inclusive
+from .menu import rhu
 from .people import Shift, build_roster
+from .sitemodel import SiteModel, _Item, _Opt, _OptSet, cumulative, seed_of
 from .timeline import DayTime, day_number, holiday_name
-from .venues import CATEGORY_SEASON, VenueProfile, event_factor, intraday
+from .venues import CATEGORY_SEASON, event_factor, intraday
 
 __all__ = [
+    "ORDER_STATUSES",
     "DayOrders",
-    "SiteModel",
     "Skeleton",
     "decode_id",
     "order_id",
@@ -89,129 +88,17 @@ def decode_id(value: int) -> tuple[int, int, int, int, int, int] | None:
     return kind, p >> 32, (p >> 15) & 0x1FFFF, (p >> 7) & 0xFF, p & 0x7F, value & 0x3F
 
 
-def _seed(*parts: object) -> int:
-    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
-def _cum(weights: list[float]) -> list[float]:
-    out, t = [], 0.0
-    for w in weights:
-        t += w
-        out.append(t)
-    return out
-
-
-# --- the site model ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Opt:
-    id: int
-    name: str
-    ex_4: int
-    tax_4: int
-    tax_refs: list[dict]
-
-
-@dataclass
-class _OptSet:
-    model: OptionSet
-    choices: list[_Opt]  # options that count as a choice (non-default unless always)
-    cum: list[float]
-    summary: list[dict]  # shared option_sets[] value of the order's options entries
-
-
-@dataclass
-class _Item:
-    """A product as sold at one site."""
-
-    id: int
-    ref: dict  # {"id", "name"} (shared between records: treat records as read-only)
-    ex_4: int
-    tax_4: int
-    taxes: tuple[Tax, ...]
-    tax_refs: list[dict]
-    ledger: str
-    sets: list[_OptSet]
-    category: str
-    popularity: float
-
-
-@dataclass
-class SiteModel:
-    """Everything the generator needs to know about one site."""
-
-    id: int
-    slot: int
-    name: str
-    code: str
-    company_id: int
-    tz: ZoneInfo
-    profile: VenueProfile
-    seed: int
-    registers: list[tuple[int, str, str]]  # (id, sale_prefix, return_prefix)
-    pool: list[int]
-    floater: int | None
-    floater_parity: int
-    staff_refs: dict[int, dict]  # id → {id, first_name, last_name, email}
-    customers: list[dict]  # order customer refs
-    customer_cum: list[float]
-    customer_since: list[int]  # day ordinal each customer signed up
-    methods: dict[str, dict]  # cash, card, amex, gift → {id, name}
-    first_open: date  # before this the site did not trade
-    catalogue_items: dict[str, tuple[list[_Item], list[float]]] = field(default_factory=dict)
-    site_ref: dict = field(default_factory=dict)
-    # the menu before the last price rise, and the day the current prices started
-    catalogue_before: dict[str, tuple[list[_Item], list[float]]] = field(default_factory=dict)
-    price_rise: date = date.min
-
-    @staticmethod
-    def menu_for(
-        site_id: int,
-        categories: dict[str, tuple[int, str, str, str]],
-        by_category: dict[str, list[Product]],
-        option_sets: dict[str, OptionSet],
-        cheaper_by: dict[int, int] | None = None,
-    ) -> dict[str, tuple[list[_Item], list[float]]]:
-        """The site's menu for the generator; ``cheaper_by`` lowers prices (product id → cents)
-        to give the menu as it was before a price rise."""
-        sets: dict[str, _OptSet] = {}
-        for key, oset in option_sets.items():
-            opts = [_Opt(o.id, o.name, o.ex_4, o.tax_4, [t.line_ref() for t in o.taxes]) for o in oset.options]
-            weights = list(oset.weights)
-            if not oset.always and not oset.multi:
-                opts, weights = opts[1:], weights[1:]  # the first option is the default
-            sets[key] = _OptSet(oset, opts, _cum(weights), [oset.summary()])
-        out: dict[str, tuple[list[_Item], list[float]]] = {}
-        for cat, products in by_category.items():
-            items = []
-            for p in products:
-                if site_id not in p.site_prices:
-                    continue
-                inc_c, ex_4, tax_4 = p.site_prices[site_id]
-                if cheaper_by and p.id in cheaper_by:
-                    ex_4, tax_4 = split_inclusive(inc_c - cheaper_by[p.id], p.taxes)
-                items.append(_Item(
-                    p.id, {"id": p.id, "name": p.name}, ex_4, tax_4, p.taxes,
-                    [t.line_ref() for t in p.taxes], categories[cat][2],
-                    [sets[s] for s in p.option_sets], cat, p.popularity,
-                ))
-            if items:
-                out[cat] = (items, _cum([i.popularity for i in items]))
-        return out
-
-    def pool_on(self, day: date) -> list[int]:
-        if self.floater is not None and day.toordinal() % 2 == self.floater_parity:
-            return [*self.pool, self.floater]
-        return list(self.pool)
-
-
 # --- skeleton: when, who, which register, which customer, what status ---------------------------
 
-# status codes in the skeleton
-S_COMPLETE, S_ON_HOLD, S_PENDING, S_REJECTED, S_ACCEPTED, S_SUBMITTED = range(6)
-STATUS_NAMES = ("COMPLETE", "ON_HOLD", "PENDING", "REJECTED", "ACCEPTED", "SUBMITTED")
+#: Every order status the API knows (kounta-api.md §4); the one copy in the sandbox.
+ORDER_STATUSES = ("SUBMITTED", "ON_HOLD", "PENDING", "ACCEPTED", "REJECTED", "COMPLETE")
+# status codes in the skeleton: the index of the final status in STATUS_NAMES. An online pick-up
+# settles: most within minutes (COMPLETE or REJECTED), some ("late") after 20 minutes to 3 hours,
+# showing SUBMITTED, then ACCEPTED or PENDING until then (business._as_of: only the last hours).
+S_SUBMITTED, S_ON_HOLD, S_PENDING, S_ACCEPTED, S_REJECTED, S_COMPLETE, S_COMPLETE_LATE, S_REJECTED_LATE = range(8)
+STATUS_NAMES = (*ORDER_STATUSES, "COMPLETE", "REJECTED")
+#: How long a late pick-up takes to settle, in seconds (at most; never past the cash-up).
+LATE_SETTLE = (20 * 60, 3 * 3600)
 
 
 @dataclass
@@ -284,7 +171,7 @@ def build_skeleton(site: SiteModel, day: date) -> Skeleton:
     p = site.profile
     dn = day_number(day)
     dt = DayTime.of(day, site.tz)
-    rng = random.Random(_seed(site.seed, site.slot, dn, "skeleton"))
+    rng = random.Random(seed_of(site.seed, site.slot, dn, "skeleton"))
     expected, hol = expected_orders(site, day)
     sk = Skeleton(site, day, dn, dt, [], hol, expected, [], [], [], [], [], [], [], [], None)
     if expected <= 0:
@@ -298,7 +185,7 @@ def build_skeleton(site: SiteModel, day: date) -> Skeleton:
     rand = rng.random
     walls = sorted(s + int(rand() * 300) for s in rng.choices(starts, cum_weights=cum, k=n))
     n_regs = len(site.registers)
-    reg_cum = _cum([0.65] + [0.35 / (n_regs - 1)] * (n_regs - 1)) if n_regs > 1 else [1.0]
+    reg_cum = cumulative([0.65] + [0.35 / (n_regs - 1)] * (n_regs - 1)) if n_regs > 1 else [1.0]
     points, on_duty = availability(sk.roster)
     cust_cum = site.customer_cum
     since, ordinal = site.customer_since, day.toordinal()
@@ -326,8 +213,8 @@ def build_skeleton(site: SiteModel, day: date) -> Skeleton:
         r = rand()
         deleted = False
         if online:
-            status = (S_COMPLETE if r < 0.85 else S_REJECTED if r < 0.91 else S_PENDING if r < 0.95
-                      else S_ACCEPTED if r < 0.98 else S_SUBMITTED)
+            status = (S_COMPLETE if r < 0.85 else S_REJECTED if r < 0.91 else S_COMPLETE_LATE if r < 0.98
+                      else S_REJECTED_LATE)
         else:
             status = S_ON_HOLD if r < 0.005 else S_COMPLETE
             deleted = rand() < 0.002
@@ -344,7 +231,7 @@ def add_refunds(sk: Skeleton, previous: Skeleton | None) -> None:
     sk.refunds = []
     if not sk.open:
         return
-    rng = random.Random(_seed(site.seed, site.slot, sk.dn, "refund-skeleton"))
+    rng = random.Random(seed_of(site.seed, site.slot, sk.dn, "refund-skeleton"))
     starts, cum = intraday(site.profile, sk.day.weekday())
     n_ref = sum(1 for _ in range(len(sk.walls)) if rng.random() < 0.006)
     used: set[tuple[int, int]] = set()
@@ -397,18 +284,18 @@ NOTES_LINE = ("", "", "", "", "", "", "", "", "", "", "", "", "Extra hot", "No s
 
 def _choose_options(rand, item: _Item) -> list[tuple[_OptSet, _Opt]]:
     chosen: list[tuple[_OptSet, _Opt]] = []
-    for s in item.sets:
-        m = s.model
-        cum = s.cum
-        if m.always:
-            chosen.append((s, s.choices[bisect.bisect_right(cum, rand() * cum[-1])]))
-        elif rand() < m.pick_p:
-            first = s.choices[bisect.bisect_right(cum, rand() * cum[-1])]
-            chosen.append((s, first))
-            if m.multi and rand() < 0.25:
-                second = s.choices[bisect.bisect_right(cum, rand() * cum[-1])]
+    for opt_set in item.sets:
+        rules = opt_set.model
+        cum = opt_set.cum
+        if rules.always:
+            chosen.append((opt_set, opt_set.choices[bisect.bisect_right(cum, rand() * cum[-1])]))
+        elif rand() < rules.pick_p:
+            first = opt_set.choices[bisect.bisect_right(cum, rand() * cum[-1])]
+            chosen.append((opt_set, first))
+            if rules.multi and rand() < 0.25:
+                second = opt_set.choices[bisect.bisect_right(cum, rand() * cum[-1])]
                 if second is not first:
-                    chosen.append((s, second))
+                    chosen.append((opt_set, second))
     return chosen
 
 
@@ -417,7 +304,7 @@ def build_normal(sk: Skeleton) -> list[dict]:
     site, p = sk.site, sk.site.profile
     if not sk.walls:
         return []
-    rng = random.Random(_seed(site.seed, site.slot, sk.dn, "detail"))
+    rng = random.Random(seed_of(site.seed, site.slot, sk.dn, "detail"))
     rand = rng.random
     bisect_right = bisect.bisect_right
     iso = sk.dt.iso
@@ -432,17 +319,17 @@ def build_normal(sk: Skeleton) -> list[dict]:
     for until, weights in p.baskets:
         present = [(c, w * CATEGORY_SEASON[c][month] if c in CATEGORY_SEASON else w)
                    for c, w in weights if c in menu]
-        ccum = _cum([w for _, w in present])
+        ccum = cumulative([w for _, w in present])
         baskets.append((int(until * 3600), [(c, *menu[c], menu[c][1][-1]) for c, _ in present], ccum, ccum[-1]))
-    lines_cum = _cum(list(p.lines))
+    lines_cum = cumulative(list(p.lines))
     lines_total = lines_cum[-1]
-    qty_cum = _cum(list(p.qty))
+    qty_cum = cumulative(list(p.qty))
     qty_total = qty_cum[-1]
     types = [t for t, _ in p.order_types]
-    types_cum = _cum([w for _, w in p.order_types])
-    m = site.methods
-    cash = m["cash"]
-    card_methods = [m["card"]] * 17 + [m["amex"]] * 2 + [m["gift"]]  # 85 / 10 / 5 %
+    types_cum = cumulative([w for _, w in p.order_types])
+    methods = site.methods
+    cash = methods["cash"]
+    card_methods = [methods["card"]] * 17 + [methods["amex"]] * 2 + [methods["gift"]]  # 85 / 10 / 5 %
     n_notes = len(NOTES_LINE)
     happy = p.kind == "bar" and 1 <= sk.day.weekday() <= 4
     restaurant = p.kind == "restaurant"
@@ -561,10 +448,26 @@ def build_normal(sk: Skeleton) -> list[dict]:
         else:
             paid_c = 0
             updated = iso(wall + int(rand() * 120))
+        settled = None
+        if status in (S_COMPLETE_LATE, S_REJECTED_LATE):
+            # a stream of its own, so the rest of the day draws exactly what it always drew
+            late = random.Random(seed_of(site.seed, slot, dn, "settle", i))
+            settled = min(wall + late.randint(*LATE_SETTLE), close_wall + 1500, 86399)
+            updated = iso(settled)
+            if status == S_COMPLETE_LATE:
+                pid = pay_base | 1
+                payments.append({
+                    "id": pid, "id_str": str(pid), "number": 1, "method": card_methods[int(late.random() * 20)],
+                    "amount": total_c / 100, "tip": 0.0, "ref": f"{int(late.random() * 10**8):08d}",
+                    "created_at": updated,
+                })
+                paid_c = total_c
         if deleted:
             updated = iso(min(pay_wall + 60 + int(rand() * 1740), 86399))
             notes = f"Duplicate — voided; {notes}" if notes else "Duplicate — voided"
         fulfil = iso(wall + (900, 1200, 1800)[int(rand() * 3)]) if online else created
+        if settled is not None:
+            fulfil = updated  # picked up (or turned away) when it settled
         staff_id = sk.staff[i]
         out.append({
             "id": oid, "id_str": str(oid), "company_id": company_id, "sale_number": sale_number,
@@ -591,7 +494,7 @@ REFUND_REASONS = ("Wrong order", "Item unavailable", "Customer complaint", "Over
 def build_refunds(sk: Skeleton, today: list[dict], yesterday: list[dict]) -> list[dict]:
     """Full records of the skeleton's refunds (needs the normal orders of the day and the day before)."""
     site = sk.site
-    rng = random.Random(_seed(site.seed, site.slot, sk.dn, "refunds"))
+    rng = random.Random(seed_of(site.seed, site.slot, sk.dn, "refunds"))
     iso = sk.dt.iso
     yymmdd = sk.day.strftime("%y%m%d")
     out: list[dict] = []
@@ -644,97 +547,3 @@ def assemble(sk: Skeleton, normal: list[dict], refunds: list[dict]) -> DayOrders
     keyed += [(dt.wall_epoch + ref[0], r["id"], r) for ref, r in zip(sk.refunds or (), refunds, strict=True)]
     keyed.sort(key=lambda t: (t[0], t[1]))
     return DayOrders([t[2] for t in keyed], [t[0] for t in keyed], normal)
-
-
-# --- shifts and reconciliation ----------------------------------------------------------------
-
-
-def shift_records(sk: Skeleton, now_epoch: float) -> list[dict]:
-    """The day's shifts as API records, as far as they have happened at ``now_epoch``."""
-    dt, site = sk.dt, sk.site
-    out = []
-    for s in sk.roster:
-        if dt.epoch(s.start) > now_epoch:
-            continue
-        breaks = []
-        for b0, b1 in s.breaks:
-            if dt.epoch(b0) > now_epoch:
-                continue
-            breaks.append({"started_at": dt.iso(b0), "finished_at": dt.iso(b1) if dt.epoch(b1) <= now_epoch else None})
-        out.append({
-            "staff_member": site.staff_refs[s.staff_id],
-            "site": site.site_ref,
-            "started_at": dt.iso(s.start),
-            "finished_at": dt.iso(s.end) if dt.epoch(s.end) <= now_epoch else None,
-            "breaks": breaks,
-        })
-    return out
-
-
-def reconciliation_record(sk: Skeleton, day: DayOrders, processed: bool, ledger: dict[int, str],
-                          all_methods: list[dict]) -> dict:
-    """The site-level reconciliation (cash-up) of one trading day."""
-    site = sk.site
-    rid = reconciliation_id(sk.dn, site.slot)
-    income: dict[str, dict[int, list[int]]] = {}
-    takings: dict[int, int] = {m["id"]: 0 for m in all_methods}
-    for r in day.records:
-        if r["deleted"]:
-            continue
-        for pay in r["payments"]:
-            takings[pay["method"]["id"]] += round(pay["amount"] * 100)
-        if r["status"] != "COMPLETE":
-            continue
-        for ln in r["lines"]:
-            accounts = income.setdefault(ledger[ln["product"]["id"]], {})
-            ex_c = round(ln["line_total_ex_tax"] * 100)
-            tx_c = round(ln["line_total_tax"] * 100)
-            taxes = ln["taxes"]
-            if len(taxes) == 1:
-                parts = [(taxes[0]["id"], ex_c, tx_c)]
-            else:
-                # several taxes: net goes to the first, the tax is split by rate
-                total_rate = sum(t["rate"] for t in taxes)
-                parts, left = [], tx_c
-                for j, t in enumerate(taxes):
-                    share = left if j == len(taxes) - 1 else rhu(tx_c * round(t["rate"] * 10000), round(total_rate * 10000))
-                    left -= share
-                    parts.append((t["id"], ex_c if j == 0 else 0, share))
-            for tax_id, net, tax in parts:
-                acc = accounts.setdefault(tax_id, [0, 0])
-                acc[0] += net
-                acc[1] += tax
-    closing = max(sk.roster, key=lambda s: (s.end, s.staff_id))
-    staff = site.staff_refs[closing.staff_id]
-    close_wall = int(max(c for _, c in site.profile.periods(sk.day.weekday())) * 3600)
-    rng = random.Random(_seed(site.seed, site.slot, sk.dn, "cashup"))
-    recs = []
-    for meth in all_methods:
-        recorded = takings[meth["id"]]
-        counted = recorded
-        cash_in = cash_out = 0
-        if meth["name"] == "Cash":
-            cash_in = 20000  # float put in the drawer each morning
-            if rng.random() < 0.3:
-                counted += rng.choice((-500, -200, -100, -50, -20, 10, 50, 100))
-            if rng.random() < 0.2:
-                cash_out = rng.choice((1250, 2380, 4500, 7540))  # petty cash: milk, ice, cleaning
-        recs.append({
-            "payment_method": meth,
-            "takings": {"recorded": recorded / 100, "counted": counted / 100},
-            "adjustments": {"cash_in": cash_in / 100, "cash_out": cash_out / 100},
-        })
-    return {
-        "id": rid, "id_str": str(rid), "number": (sk.day - site.first_open).days + 1,
-        "processed": processed, "reconciliation_level": "site", "register": None,
-        "site": site.site_ref,
-        "staff_member": {"id": staff["id"], "first_name": staff["first_name"], "last_name": staff["last_name"]},
-        "income_accounts": [
-            {"ledger_code": code, "amounts": [
-                {"tax_id": tax_id, "net": v[0] / 100, "tax": v[1] / 100} for tax_id, v in sorted(accts.items())
-            ]}
-            for code, accts in sorted(income.items())
-        ],
-        "reconciliations": recs,
-        "created_at": sk.dt.iso(min(close_wall + 1800 + rng.randrange(1200), 86399)),
-    }

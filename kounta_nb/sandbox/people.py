@@ -60,25 +60,25 @@ def build_roster(
     if not periods:
         return []
     shifts: list[Shift] = []
-    span = sum(c - o for o, c in periods)
+    span = sum(close - opening for opening, close in periods)
     free = list(pool)
     rng.shuffle(free)
     for open_h, close_h in periods:
-        o, c = int(open_h * 3600), int(close_h * 3600)
-        length = c - o
-        share = (c - o) / 3600 / span
+        opening, closing = int(open_h * 3600), int(close_h * 3600)  # wall seconds
+        length = closing - opening
+        share = (closing - opening) / 3600 / span
         for i in range(profile.core_staff):
             if not free:
                 break
-            start = o - 1800 - rng.randint(0, 900) if i == 0 else o - 1200 - rng.randint(0, 600)
-            end = c + 1200 + rng.randint(0, 1200)
+            start = opening - 1800 - rng.randint(0, 900) if i == 0 else opening - 1200 - rng.randint(0, 600)
+            end = closing + 1200 + rng.randint(0, 1200)
             breaks: list[tuple[int, int]] = []
             if end - start > 5.5 * 3600:
                 # core breaks sit at different points of the period, so one core is always serving
-                at = o + int(length * (0.3 if i == 0 else 0.62)) + rng.randint(-600, 600)
+                at = opening + int(length * (0.3 if i == 0 else 0.62)) + rng.randint(-600, 600)
                 breaks.append((at, at + 1500 + rng.randint(0, 600)))
                 if i == 0 and end - start > 8 * 3600:
-                    at2 = o + int(length * 0.84) + rng.randint(-300, 300)
+                    at2 = opening + int(length * 0.84) + rng.randint(-300, 300)
                     breaks.append((at2, at2 + 600 + rng.randint(0, 300)))
             shifts.append(Shift(free.pop(), start, end, tuple(breaks)))
         n_extra = round(expected_orders / 100 * profile.extra_staff_per_100 * share)
@@ -86,9 +86,9 @@ def build_roster(
             if not free:
                 break
             hours = rng.uniform(3.5, 5.0)
-            latest = max(o, c - int(hours * 3600))
-            start = rng.randint(o - 900, latest)
-            end = min(c + 1800, start + int(hours * 3600))
+            latest = max(opening, closing - int(hours * 3600))
+            start = rng.randint(opening - 900, latest)
+            end = min(closing + 1800, start + int(hours * 3600))
             shifts.append(Shift(free.pop(), start, end, ()))
     shifts.sort(key=lambda s: (s.start, s.staff_id))
     return shifts

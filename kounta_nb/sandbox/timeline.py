@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ __all__ = [
     "local_date",
     "months_before",
     "parse_iso",
+    "parse_moment",
 ]
 
 _EPOCH_DAY = date(2000, 1, 1).toordinal()
@@ -167,6 +168,14 @@ def parse_iso(value: str) -> datetime:
     if dt.tzinfo is None:
         raise ValueError(f"Timestamp {value!r} has no UTC offset; sandbox timestamps need one.")
     return dt
+
+
+def parse_moment(value: str, tz: tzinfo) -> datetime:
+    """A date-time as people and clients write it (``Z``, a space for ``T``, or no offset = local
+    time in ``tz``) as an aware datetime; ``ValueError`` otherwise. The one lenient parser of the
+    sandbox (query filters, the command line); stored timestamps go through :func:`parse_iso`."""
+    dt = datetime.fromisoformat(value.strip().replace(" ", "T").replace("Z", "+00:00"))
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
 
 
 # --- public holidays -------------------------------------------------------------------------
