@@ -248,37 +248,38 @@ class Commands:
 
     def cache(self, args: argparse.Namespace) -> None:
         client = self.session.require()
-        action = self._no_words(args, "info", "clear") or "info"
-        if action == "info":
+        words = [str(w).lower() for w in args.args]
+        if words not in ([], ["info"], ["clear"], ["clear", "all"]):
+            raise ConfigError(f"cache takes only info, clear or clear all, not {' '.join(map(str, args.args))!r}.")
+        if words in ([], ["info"]):
             print("\n".join(self._cache_lines(client, footprint=True)))
             return
-        path = client.transport.cache_path
-        before = _disk_size(path) if path is not None else 0
-        clear = getattr(client.transport, "clear_cache", None)
-        removed = clear() if callable(clear) else _clear_cache(client)
-        after = _disk_size(path) if path is not None else 0
-        print(f"Cleared {removed} cached responses of {self.session.company_name}; the cache file "
-              f"went from {_mb(before)} to {_mb(after)}.")
+        every = words == ["clear", "all"]
+        before = client.transport.cache_info()
+        removed = client.transport.clear_cache(all_companies=every)
+        after = client.transport.cache_info()
+        whose = "every company" if every else self.session.company_name
+        print(f"Cleared {removed} cached responses of {whose}; the cache file went from "
+              f"{_mb(before['bytes'])} to {_mb(after['bytes'])}.")
 
     def _cache_lines(self, client: Any, *, footprint: bool = False) -> list[str]:
-        path = client.transport.cache_path
+        info = client.transport.cache_info()
         stats = client.stats.as_dict()
-        if path is None:
+        if info["path"] is None:
             lines = ["Cache: off (Kounta.cache = False)"]
         else:
-            info = _cache_info(client)
             lines = [
-                f"Cache: {path} ({_mb(info['bytes'])} on disk; {info['entries']} responses of this "
-                f"company of {info['entries_total']}; this session {stats['from_cache']} served from "
-                f"cache, {stats['revalidated']} revalidated)"
+                f"Cache: {info['path']} ({_mb(info['bytes'])} on disk; {info['entries']} responses of "
+                f"this company of {info['entries_total']}; this session {stats['from_cache']} served "
+                f"from cache, {stats['revalidated']} revalidated)"
             ]
         if footprint:
             from .pull import store_path
 
             store = store_path(client.api_base, client.company_id)
             lines.append(f"Pull store: {store} ({_mb(_disk_size(store))} on disk)")
-            total = (_disk_size(path) if path is not None else 0) + _disk_size(store)
-            lines.append(f"On disk for this company: {_mb(total)} in all")
+            lines.append(f"On disk: {_mb(info['bytes'] + _disk_size(store))} (the HTTP cache file, shared "
+                         "by the companies logged in with it, and this company's pull store)")
         return lines
 
     # -- any endpoint ------------------------------------------------------------------------------
@@ -397,50 +398,3 @@ def _disk_size(path: Path | None) -> int:
 
 def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
-
-
-def _cache_info(client: Any) -> dict[str, Any]:
-    """``Transport.cache_info()`` when the transport has it; otherwise the same figures read here."""
-    info = getattr(client.transport, "cache_info", None)
-    if callable(info):
-        return dict(info())
-    store = _cache_store(client)
-    entries = total = 0
-    if store is not None:
-        keys = list(store.responses)
-        total = len(keys)
-        entries = len([key for key in keys if key.startswith(f"{client.credentials.cache_namespace}:")])
-        store.close()
-    return {"path": client.transport.cache_path, "bytes": _disk_size(client.transport.cache_path),
-            "entries": entries, "entries_total": total}
-
-
-def _cache_store(client: Any) -> Any:
-    from requests_cache.backends.sqlite import SQLiteCache
-
-    path = client.transport.cache_path
-    return SQLiteCache(str(path)) if path is not None and path.exists() else None
-
-
-def _clear_cache(client: Any) -> int:
-    """The entries of this company removed and the file shrunk, for a transport without
-    ``clear_cache()``: requests-cache's tables, then a WAL checkpoint and VACUUM."""
-    import sqlite3
-
-    path = client.transport.cache_path
-    if path is None or not path.exists():
-        return 0
-    prefix = f"{client.credentials.cache_namespace}:"
-    connection = sqlite3.connect(str(path), timeout=30)
-    try:
-        with connection:
-            removed = connection.execute(
-                "DELETE FROM responses WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
-            ).rowcount
-            connection.execute("DELETE FROM redirects WHERE value NOT IN (SELECT key FROM responses)")
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        connection.execute("VACUUM")
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        connection.close()
-    return max(int(removed), 0)

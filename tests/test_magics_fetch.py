@@ -161,7 +161,7 @@ def test_cache__info_says_the_footprint_and_clear_shrinks_the_file(connected, ca
     capsys.readouterr()
     run(connected, "%kounta cache info")
     out = capsys.readouterr().out
-    assert str(path) in out and "MB on disk" in out and "Pull store:" in out and "in all" in out
+    assert str(path) in out and "MB on disk" in out and "Pull store:" in out and "On disk: " in out
     before = path.stat().st_size
     run(connected, "%kounta cache clear")
     out = capsys.readouterr().out

@@ -124,8 +124,8 @@ def test_names__keywords_are_not_variables(connected, capsys):  # noqa: F811
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("%kounta cache info extra", "cache takes only info or clear"),
-        ("%kounta cache wipe", "cache takes only info or clear"),
+        ("%kounta cache info extra", "cache takes only info, clear or clear all"),
+        ("%kounta cache wipe", "cache takes only info, clear or clear all"),
         ("%kounta status now", "status takes no further words"),
         ("%kounta logout please", "logout takes only all"),
         ("%kounta sandbox now", "sandbox takes no further words"),
