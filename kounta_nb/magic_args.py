@@ -39,7 +39,7 @@ __all__ = [
 #: The sub-commands besides resources, as the help lists them.
 COMMANDS_HELP = (
     "login | logout [all] | sandbox | status | companies | company NAME|ID | venue [NAME|ID|all] | get PATH | "
-    "post|put|delete PATH | cache [info|clear] | <resource> (orders, lines, payments, "
+    "post|put|delete PATH | cache [info|clear] | sql QUERY | <resource> (orders, lines, payments, "
     "sites, products, categories, customers, staff, shifts, registers, taxes, inventory, "
     "reconciliations, …)"
 )
@@ -59,10 +59,11 @@ COMMANDS: dict[str, frozenset[str]] = {
     "venue": frozenset(),
     "get": frozenset({"param", "limit", "out"}),
     "cache": frozenset(),
+    "sql": frozenset({"out", "to"}),
     **{name: frozenset({"out"}) for name in WRITE_COMMANDS},
     "<resource>": frozenset({
         "since", "until", "site", "status", "limit", "dry_run", "background", "out", "columns",
-        "yes",
+        "yes", "to",
     }),
 }  # fmt: skip
 
@@ -75,10 +76,11 @@ Examples:
   %kounta venue "The Lane Bar"              # the default site of later commands (`venue all`: every site)
   df = %kounta orders --since 30d           # any resource -> a typed DataFrame (COMPLETE orders)
   %kounta orders --since 7d --status any    # every status
-  %kounta orders --since 30d --columns sale_number,created_at,total
+  %kounta orders --since 30d --columns sale_number,created_at,total --to sales.parquet
   %kounta lines --since 7d -o lines         # order lines (one request per order), stored as `lines`
   %kounta orders --since 6m --dry-run       # the requests and time a pull would take
   job = %kounta orders --since 6m --background   # resumable pull with progress
+  %kounta sql SELECT site_id, sum(total) AS sales FROM orders GROUP BY site_id
   %kounta get /companies/me/taxes           # any endpoint
   %kounta cache info                        # what is kept on disk, and how big
 
@@ -88,6 +90,9 @@ Examples:
 
   %%kounta post customers                   # a write: the cell is the JSON body
   {"first_name": "Ada", "email": "ada@example.com"}
+
+  %%kounta sql -o daily                     # SQL over the dataset of every company pulled
+  SELECT company_id, date, sum(total) AS sales FROM orders GROUP BY ALL ORDER BY date
 """
 
 _SUMMARY = """\
@@ -99,7 +104,8 @@ one line that says what to write instead; nothing is ever half-done silently.
 
 As a cell magic, one command a line (`#` comments allowed; `name = orders --since 7d` assigns);
 the last result is returned, and stored as NAME with `%%kounta NAME`. `%%kounta post PATH` (put,
-delete) takes the cell as the JSON body of the write.
+delete) takes the cell as the JSON body of the write, `%%kounta sql` as the query (run as written;
+in the line form IPython expands {var} and $var first, as for any line magic).
 """
 
 _ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
@@ -121,6 +127,7 @@ _ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                                               "resumable)"}),
     (("--yes",), {"nargs": 0, "help": "fetch in the foreground even when it takes longer than "
                                       "Kounta.max_wait seconds"}),
+    (("--to",), {"metavar": "FILE", "help": "also write the result to FILE (.parquet or .csv; lists as JSON)"}),
     (("-o", "--out"), {"metavar": "NAME", "help": "store the result in the variable NAME instead of "
                                                   "returning it"}),
     (("--company",), {"metavar": "NAME", "help": "sandbox: which company to connect to (name or id)"}),

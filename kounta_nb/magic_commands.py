@@ -21,6 +21,7 @@ from IPython import display as _display
 from . import settings
 from .errors import APIError, ConfigError
 from .magic_args import COMMANDS, WRITE_COMMANDS, parse_pairs, suggest
+from .magic_data import as_dataframe, check_target, dataset_line, run_sql, write_to
 from .magic_fetch import Fetcher, positive_int
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ class Commands:
             allowed, handler = COMMANDS["company"], self.company
         elif command in WRITE_COMMANDS:
             allowed, handler = COMMANDS[command], lambda a: self.write(a, body)
+        elif command == "sql":
+            allowed, handler = COMMANDS[command], lambda a: self.sql(a, body)
         elif command in self._handlers:
             allowed, handler = COMMANDS[command], self._handlers[command]
         elif command in tables.RESOURCES:
@@ -114,7 +117,13 @@ class Commands:
         if extra:
             names = ", ".join(f"--{name.replace('_', '-')}" for name in extra)
             raise ConfigError(f"{command} does not take {names}.")
+        if args.to is not None:
+            check_target(args.to)
         result = handler(args)
+        if hasattr(result, "shape") and hasattr(result, "columns"):
+            result = as_dataframe(result, self.m.options)
+            if args.to is not None:
+                write_to(result, args.to)
         if args.out:
             self.m.store(args.out, result)
             return None
@@ -241,6 +250,7 @@ class Commands:
         if others:
             lines.append(f"Also logged in: {', '.join(others)} — `%kounta company NAME` switches")
         lines += _auth_lines(client) + self._cache_lines(client) + _rate_lines(client)
+        lines.append(dataset_line(self.m.options))
         if self.m.options.offline:
             lines.append("Offline mode: on — when the API cannot be reached, cached answers are served "
                          "and say how old they are")
@@ -300,6 +310,14 @@ class Commands:
                 raise
             return client.get(path, params=params or None, paged=False)
         return records[:limit] if limit is not None and isinstance(records, list) else records
+
+    def sql(self, args: argparse.Namespace | None, query: str | None) -> Any:
+        """``%kounta sql QUERY`` / ``%%kounta sql``: the query over the dataset of every company
+        pulled into it (``Kounta.dataset``)."""
+        if args is not None and args.args:
+            raise ConfigError("Write the query in the cell under `%%kounta sql` (options such as -o NAME "
+                              "and --to FILE go on the first line), or on one line: `%kounta sql SELECT …`.")
+        return run_sql(self.m.options, query or "")
 
     def write(self, args: argparse.Namespace, body: str | None) -> Any:
         """``%%kounta post|put|delete PATH`` with the JSON body as the cell, through the client's

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from traitlets import Bool, Float, Int, Unicode, Union
+from traitlets import Bool, Enum, Float, Int, Unicode, Union
 from traitlets.config.configurable import Configurable
 
 from . import settings
@@ -84,6 +84,19 @@ class KountaConfig(Configurable):
         help="Seconds a foreground fetch may take at the rate limit before %kounta stops and "
         "offers --background (or --yes to fetch it here anyway).",
     )
+    dataframe = Enum(
+        ["pandas", "polars"],
+        default_value="pandas",
+        config=True,
+        help="What DataFrames %kounta returns: 'pandas' or 'polars' (pip install 'kounta_nb[polars]').",
+    )
+    dataset = Unicode(
+        "",
+        config=True,
+        help="The Parquet dataset %kounta sql reads and --background --export writes ('' = a "
+        "'dataset' folder in the cache directory, beside the HTTP cache and the pull stores).",
+    )
+
     def client_options(self) -> dict[str, Any]:
         """Keyword options for ``Kounta`` constructors, from these settings and the environment."""
         options: dict[str, Any] = {"cache": None if self.cache is True else self.cache}

@@ -239,7 +239,7 @@ class Fetcher:
             raise ConfigError("--dry-run and --background work for orders, lines and payments only.")
         if args.dry_run and args.background:
             raise ConfigError("--dry-run estimates a pull and --background starts one: choose one.")
-        extra = [opt for opt in ("columns", "yes", "limit") if opt in args.given or opt in given]
+        extra = [opt for opt in ("columns", "yes", "limit", "to") if opt in args.given or opt in given]
         if extra or args.args:
             what = ", ".join([f"--{opt}" for opt in extra] + list(args.args))
             raise ConfigError(f"A pull takes --since, --until, --site and --status only, not {what}.")

@@ -65,6 +65,9 @@ class KountaMagics(Magics):
 
     def run_line(self, line: str) -> Any:
         """Run one ``%kounta`` line and return its result (None when stored with ``-o``)."""
+        words = line.strip().split(None, 1)
+        if words and words[0].lower() == "sql":  # SQL is not shell words: quotes, -- and # are its own
+            return self.commands.sql(None, words[1] if len(words) > 1 else "")
         args = parse_line(line)
         return self.commands.run(args)
 
@@ -72,6 +75,8 @@ class KountaMagics(Magics):
         head = strip_comment(line).strip().split(None, 1)
         first = head[0].lower() if head else ""
         if first in WRITE_COMMANDS:
+            return self.commands.run(parse_line(line), body=raw)
+        if first == "sql":
             return self.commands.run(parse_line(line), body=raw)
         cell = self._ip.var_expand(raw, 3)
         name = line.strip()
