@@ -20,6 +20,7 @@ same URLs (and get 304s).
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from .dates import check_range, parse_timestamp, to_moment
 from .errors import ConfigError, did_you_mean
 
 __all__ = [
+    "ANY_STATUS",
     "CATALOGUE",
     "ORDER_FILTERS",
     "ORDER_QUERY_FILTERS",
@@ -39,6 +41,7 @@ __all__ = [
     "Endpoint",
     "OrderQuery",
     "Table",
+    "as_id",
     "endpoint",
     "check_filters",
     "normalise_status",
@@ -238,12 +241,12 @@ CATALOGUE: dict[str, Endpoint] = dict(
 
 @dataclass(frozen=True)
 class Table:
-    """A DataFrame built from a list endpoint: ``frame`` is its kind; ``needs`` is the key of
-    the full record it is built from (when list items lack it, each full record is fetched)."""
+    """A DataFrame built from a list endpoint: ``kind`` is its frame kind; ``needs`` is the key
+    of the full record it is built from (when list items lack it, each full record is fetched)."""
 
     name: str
     endpoint: str
-    frame: str
+    kind: str
     description: str
     needs: str | None = None
 
@@ -302,14 +305,15 @@ def table(name: str) -> Table:
     return found
 
 
-def check_filters(where: str, given: Iterable[str], allowed: Iterable[str]) -> None:
+def check_filters(where: str, given: Iterable[str], allowed: Iterable[str], *, plural: bool = False) -> None:
     """ConfigError naming the first unknown filter (with a "did you mean") and the valid ones."""
     allowed = tuple(allowed)
     for key in given:
         if key not in allowed:
             takes = ", ".join(allowed) if allowed else "no filters"
             raise ConfigError(
-                f"{where} does not take {key}{did_you_mean(key, allowed)}: it takes {takes}."
+                f"{where} {'do' if plural else 'does'} not take {key}{did_you_mean(key, allowed)}: "
+                f"{'they take' if plural else 'it takes'} {takes}."
             )
 
 
@@ -333,11 +337,17 @@ def normalise_status(status: str) -> str:
     return value.lower()
 
 
-def _id(value: Any, what: str) -> int:
-    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+def as_id(value: Any, what: str) -> int:
+    """A positive numeric id from an int (numpy's too) or digit text; ConfigError otherwise
+    (``True``, ``"²"``, ``"12a"``, ``-1`` are not ids)."""
+    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    text = str(int(value)) if integral else value.strip() if isinstance(value, str) else ""
     if not (text.isascii() and text.isdigit()) or int(text) <= 0:
         raise ConfigError(f"{what} must be a numeric id, not {value!r}.")
     return int(text)
+
+
+_id = as_id
 
 
 def _amount(value: Any, what: str) -> float:
@@ -401,7 +411,7 @@ class OrderQuery:
         *,
         tz: tzinfo,
         now: datetime | None = None,
-        resolve_site: Callable[[Any], int] | None = None,
+        resolve_site: Callable[[Any], int | None] | None = None,
     ) -> OrderQuery:
         """Read user filters (the :data:`ORDER_FILTERS`; ``None`` values ignored): ``since`` and
         ``until`` as ``datetime``/``date``/text (``30d``, ``2026-05-01``; a date-only ``until``

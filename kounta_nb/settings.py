@@ -21,6 +21,11 @@ PAGE_SIZE = 25
 RATE_LIMIT_BASIC = 60
 RATE_LIMIT_OAUTH = 180
 
+#: Requests per minute a client allows itself against the embedded sandbox when the sandbox does
+#: not simulate Kounta's limits (it runs on this machine; the production figure would only make
+#: a demo slow). ``Kounta.sandbox()`` and ``%kounta sandbox`` both use it.
+SANDBOX_RATE_LIMIT = 60_000
+
 #: Refresh an access token this many seconds before it expires.
 REFRESH_MARGIN_S = 60.0
 #: Retries for idempotent requests on 5xx, dropped connections and truncated bodies.

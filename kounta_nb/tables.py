@@ -1,191 +1,125 @@
 """Resource name → typed DataFrame: the one table the magics (and users) ask for by name.
 
 >>> from kounta_nb import tables
->>> tables.fetch(client, "orders", site="Café", since="2026-05-01", status="complete")
+>>> tables.fetch(client, "orders", site="Café", since="2026-05-01")   # COMPLETE orders
+>>> tables.fetch(client, "orders", since="7d", status="any")          # every status
 >>> tables.fetch(client, "lines", since="yesterday")          # abridged list, then each order
+>>> tables.fetch(client, "products", full=True)               # every full product record
 >>> sorted(tables.RESOURCES)                                   # name → description
 
-``site`` is accepted by every resource: applied where the API narrows by site, ignored (and
-listed in ``meta["ignored"]``) for company-wide tables such as ``taxes``. ``fetch`` calls the matching :class:`~kounta_nb.client.Kounta` method (duck-typed: anything with
-the same methods works), converts the records with :func:`kounta_nb.frames.frame` in the
-company's time zone (``client.tz``) and stamps provenance into ``df.attrs["meta"]``.
+Every table is a row of the endpoint catalogue (:data:`kounta_nb.endpoints.TABLES`): the client
+reads it with :meth:`Kounta.read <kounta_nb.client.Kounta.read>`, :func:`kounta_nb.frames.frame`
+types it in the company's time zone, and ``df.attrs["meta"]`` says where it came from (endpoint,
+filters, when, requests, and ``stale``/``stale_since`` when offline mode served cached data).
+
+**Orders default to COMPLETE** in every table built from orders (``orders``, ``lines``,
+``payments``, ``options``), here and in ``%kounta``: that is what sales figures are made of.
+``status="any"`` gives every status; ``status="pending"`` etc. one. (``Kounta.orders()`` itself
+returns what the API returns: every status unless asked.)
+
+``site`` is accepted by every table (``"all"`` = every site): applied where the API narrows by
+site, ignored (and listed in ``meta["ignored"]``) for company-wide tables such as ``taxes``.
 
 Tables built from full records the list leaves out (order lines, payments and options; per-site
-product prices; a product's categories) fetch the list, then each record one at a time. That is
-fine for a day or a menu; for months of orders use the pull engine
-(:meth:`Kounta.pull_orders`), which does the same concurrently under the rate limit.
+product prices; a product's categories) fetch the list, then each record one at a time — except
+orders whose listed ``updated_at`` equals that of the copy already in the HTTP cache (the list
+was fetched in this same call, so that copy is provably current: no request). ``full=True`` does
+the same for any abridged list (products, customers, staff, …) and says first how many requests
+it takes. For months of orders use the pull engine (:meth:`Kounta.pull_orders`), which fetches
+details concurrently under the rate limit and resumes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
-from . import frames, settings
-from .errors import ConfigError
+from . import frames
+from .endpoints import CATALOGUE, ORDER_FILTERS, TABLES, Endpoint, Table, check_filters, table
+from .errors import ConfigError, warn
 
-__all__ = ["RESOURCES", "Resource", "fetch", "fetch_order_tables", "resource"]
+__all__ = ["DEFAULT_ORDER_STATUS", "RESOURCES", "fetch", "fetch_order_tables", "resource"]
 
-_ORDER_FILTERS = (
-    "site", "status", "register", "staff", "customer", "since", "until", "created",
-    "value", "value_gt", "value_gte", "value_lt", "value_lte", "max_pages",
-)  # fmt: skip
-_ORDER_PARTS = ("lines", "payments", "options", "orders")
-
-
-@dataclass(frozen=True)
-class Resource:
-    """One fetchable table: the client method that lists it and the frame kind it becomes.
-
-    ``detail``/``needs``: when a listed record lacks the key ``needs`` (lists are abridged), the
-    full record is fetched with the client method ``detail``. ``site_column``: filled from the
-    ``site`` filter when the API leaves the site out of records fetched under a site filter.
-    """
-
-    name: str
-    description: str
-    kind: str
-    method: str
-    filters: tuple[str, ...] = ()
-    detail: str | None = None
-    needs: str | None = None
-    site_column: str | None = None
-
-
-_CATALOGUE: tuple[Resource, ...] = (
-    Resource("company", "the company record (one row)", "company", "company"),
-    Resource("status", "per-site online status: registers online, last sale", "site_status",
-             "status"),
-    Resource("sites", "sites (venues)", "sites", "sites"),
-    Resource("registers", "registers (tills), of one site or all", "registers", "registers",
-             ("site",), site_column="site_id"),
-    Resource("orders", "orders (abridged list items), newest first", "orders", "orders",
-             _ORDER_FILTERS, site_column="site_id"),
-    Resource("order", "one full order by id (or sale_number): its lines, payments, options or "
-             "the order row (part=)", "lines", "order", ("id", "sale_number", "part")),
-    Resource("lines", "order lines of the matching orders (fetches each full order)", "lines",
-             "orders", _ORDER_FILTERS, "order", "lines"),
-    Resource("payments", "payments of the matching orders (fetches each full order)", "payments",
-             "orders", _ORDER_FILTERS, "order", "payments"),
-    Resource("options", "chosen modifier options of the matching orders (fetches each full "
-             "order)", "options", "orders", _ORDER_FILTERS, "order", "options"),
-    Resource("products", "products, company-wide or of one site", "products", "products",
-             ("site",)),
-    Resource("product_prices", "per-site product prices (fetches each full product)",
-             "product_prices", "products", ("site",), "product", "sites"),
-    Resource("product_categories", "which categories each product is in (fetches each full "
-             "product)", "product_categories", "products", ("site",), "product", "categories"),
-    Resource("categories", "product categories, company-wide or of one site", "categories",
-             "categories", ("site",)),
-    Resource("customers", "customers (optionally by reference_id)", "customers", "customers",
-             ("reference_id",)),
-    Resource("staff", "staff members", "staff", "staff"),
-    Resource("shifts", "staff shifts of one day (date=) or since a day (since=)", "shifts",
-             "shifts", ("date", "since", "site", "staff"), site_column="site_id"),
-    Resource("breaks", "breaks within those shifts", "breaks", "shifts",
-             ("date", "since", "site", "staff"), site_column="site_id"),
-    Resource("taxes", "taxes (rate 0.1 = 10 %)", "taxes", "taxes"),
-    Resource("inventory", "stock on hand per product, of one site or every site", "inventory",
-             "inventory", ("site",), site_column="site_id"),
-    Resource("reconciliations", "register reconciliations (cash-ups) with takings totals",
-             "reconciliations", "reconciliations",
-             ("site", "register", "date", "since", "unprocessed"), "reconciliation",
-             "reconciliations", "site_id"),
-    Resource("reconciliation_takings", "reconciliation takings per payment method: recorded, "
-             "counted, cash in/out", "reconciliation_takings", "reconciliations",
-             ("site", "register", "date", "since", "unprocessed"), "reconciliation",
-             "reconciliations", "site_id"),
-    Resource("reconciliation_income", "reconciliation income-account amounts (net, tax)",
-             "reconciliation_income", "reconciliations",
-             ("site", "register", "date", "since", "unprocessed"), "reconciliation",
-             "income_accounts", "site_id"),
-    Resource("webhooks", "registered webhooks (header values withheld)", "webhooks", "webhooks"),
-    Resource("price_lists", "price lists", "price_lists", "price_lists"),
-    Resource("payment_methods", "payment methods and their ledger codes", "payment_methods",
-             "payment_methods"),
-)  # fmt: skip
-
-_BY_NAME: dict[str, Resource] = {r.name: r for r in _CATALOGUE}
-
+#: The status every table of orders defaults to (``status="any"`` for all).
+DEFAULT_ORDER_STATUS = "complete"
 #: Every resource name → a one-line description (help texts, magics, tab completion).
-RESOURCES: dict[str, str] = {r.name: r.description for r in _CATALOGUE}
+RESOURCES: dict[str, str] = {name: t.description for name, t in TABLES.items()}
 
+_ORDER_PARTS = ("lines", "payments", "options", "orders")
+#: Filters every table accepts: ``limit``, and ``site`` as a scope (ignored where it cannot apply).
 _COMMON = ("limit",)
-#: Filters every resource accepts: applied where the API narrows by them, otherwise ignored and
-#: listed in ``meta["ignored"]`` (a notebook's default venue should not break ``taxes``).
 _SCOPE = ("site",)
 
 
-def resource(name: str) -> Resource:
-    """The :class:`Resource` called ``name`` (``-`` and case ignored); ConfigError listing the
-    valid names otherwise."""
-    key = str(name).strip().lower().replace("-", "_") if isinstance(name, str) else name
-    found = _BY_NAME.get(key) if isinstance(key, str) else None
-    if found is None:
-        raise ConfigError(
-            f"Unknown resource {name!r}: choose one of {', '.join(sorted(RESOURCES))}."
-        )
-    return found
+def resource(name: str) -> Table:
+    """The table called ``name`` (``-`` and case ignored); ConfigError with a "did you mean"
+    and the valid names otherwise."""
+    return table(name)
 
 
-def fetch(client: Any, resource_name: str, *, progress: bool = False, **filters: Any) -> pd.DataFrame:
+def _filters_of(t: Table) -> tuple[str, ...]:
+    if t.name == "order":
+        return ("id", "sale_number", "part")
+    row = CATALOGUE[t.endpoint]
+    return ORDER_FILTERS if row.name == "orders" else row.filters
+
+
+def fetch(client: Any, resource_name: str, *, progress: bool = False, full: bool = False,
+          **filters: Any) -> pd.DataFrame:  # fmt: skip
     """Fetch ``resource_name`` through ``client`` and return its typed DataFrame.
 
     ``filters`` are the resource's own (see :data:`RESOURCES` / :func:`resource`; ``None`` values
     are ignored) plus ``limit`` (at most that many rows; tables built from full records also
-    fetch at most that many of them). ``df.attrs["meta"]`` records the resource, the endpoint, the
-    filters, when it was fetched, how many detail records were fetched and the request stats.
-    ``progress=True`` shows a progress bar while more than a page of full records is fetched.
+    fetch at most that many of them). ``full=True`` replaces abridged list items by full records
+    (one request each, announced first). ``progress=True`` shows a progress bar while more than
+    a page of full records is fetched. ``df.attrs["meta"]`` records the resource, the endpoint,
+    the filters, when it was fetched, how many detail records were fetched, the request stats and
+    whether any of it is stale (offline mode).
     """
-    res = resource(resource_name)
+    t = resource(resource_name)
+    if not isinstance(full, bool):
+        raise ConfigError(f"full must be True or False, not {full!r}.")
     given = {k: v for k, v in filters.items() if v is not None}
-    allowed = res.filters + _COMMON + _SCOPE
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        takes = ", ".join(res.filters) if res.filters else "no filters"
-        raise ConfigError(
-            f"{res.name} does not take {', '.join(unknown)}: it takes {takes} (and limit)."
-        )
-    ignored = sorted(k for k in _SCOPE if k in given and k not in res.filters)
+    own = _filters_of(t)
+    check_filters(t.name, given, own + _COMMON + _SCOPE)
+    ignored = sorted(k for k in _SCOPE if k in given and k not in own)
     for key in ignored:
         given.pop(key)
-    if res.method == "shifts" and ("date" in given) == ("since" in given):
-        raise ConfigError(f"{res.name} need exactly one of date= or since= (e.g. --since 7d).")
+    if isinstance(given.get("site"), str) and given["site"].strip().lower() == "all":
+        given.pop("site")
     limit = _limit(given.pop("limit", None))
-    if limit is not None and "max_pages" in res.filters and "max_pages" not in given:
-        # order lists come newest first: the first rows are the first pages, so fetch no more
-        given["max_pages"] = max(1, -(-limit // settings.PAGE_SIZE))
+    row = CATALOGUE[t.endpoint]
+    one_of = row.needs_one_of
+    if len(one_of) > 1 and sum(n in given for n in one_of) != 1:
+        example = " (e.g. --since 7d)" if "since" in one_of else ""
+        raise ConfigError(f"{t.name} need exactly one of {' or '.join(n + '=' for n in one_of)}{example}.")
+    if row.name == "orders":
+        given.setdefault("status", DEFAULT_ORDER_STATUS)
     before = _snapshot(client)
     tz = _tz(client)
-    if res.name == "order":
+    if t.name == "order":
         df, info = _one_order(client, given, tz)
-    elif res.name == "company":
-        df, info = frames.frame("company", [client.company], tz=tz), {"endpoint": "companies/me"}
-    elif res.name == "status":
-        df, info = (
-            frames.frame("site_status", _status_records(client.status()), tz=tz),
-            {"endpoint": "status"},
-        )
-    elif res.name == "inventory":
-        df, info = _inventory(client, given, tz)
+    elif row.kind == "detail":
+        df, info = frames.frame(t.kind, [client.read(row.name, **given)], tz=tz), {"endpoint": row.name}
+    elif row.per_site and "site" not in given:
+        df, info = _every_site(client, row, t, given, tz)
     else:
-        records = _call(client, res.method, given)
+        records = client.read(row.name, **given, limit=limit)
         info = dict(getattr(records, "meta", None) or {})
-        if res.detail is not None and res.needs is not None:
-            records, details = _with_details(client, res, records, limit, progress)
-            info["details"] = details
-        df = frames.frame(res.kind, records, tz=tz)
-    if res.site_column and "site" in given and res.site_column in df.columns:
-        _fill_site(client, df, res.site_column, given["site"])
+        needs = t.needs or (_FULL if full and row.list_fields is not None else None)
+        if needs is not None and row.detail is not None:
+            records, info["details"] = _with_details(client, row, records, needs, limit, progress, t.name)
+        df = frames.frame(t.kind, records, tz=tz)
+    if row.site_column and "site" in given and row.site_column in df.columns:
+        _fill_site(client, df, row.site_column, given["site"])
     if limit is not None:
         df = df.head(limit).copy()
     if ignored:
         info = {**info, "ignored": ignored}
-    _stamp(df, res, given, limit, info, before, client, tz)
+    _stamp(df, t, given, limit, info, before, client, tz)
     return df
 
 
@@ -193,38 +127,38 @@ def fetch_order_tables(
     client: Any, *, limit: int | None = None, progress: bool = False, **filters: Any
 ) -> dict[str, pd.DataFrame]:
     """The matching orders' four tables (``orders`` full, ``lines``, ``payments``, ``options``):
-    the abridged list, then each full order, one request at a time (``progress=True``: with a
-    progress bar)."""
+    the abridged list, then each full order that changed since the cached copy, one request at a
+    time (``progress=True``: with a progress bar). COMPLETE orders unless ``status=`` says
+    otherwise (``"any"`` for all)."""
     given = {k: v for k, v in filters.items() if v is not None}
-    unknown = sorted(set(given) - set(_ORDER_FILTERS))
-    if unknown:
-        raise ConfigError(
-            f"Orders do not take {', '.join(unknown)}: they take {', '.join(_ORDER_FILTERS)}."
-        )
+    check_filters("Orders", given, ORDER_FILTERS, plural=True)
+    given.setdefault("status", DEFAULT_ORDER_STATUS)
     lim = _limit(limit)
-    if lim is not None and "max_pages" not in given:
-        given["max_pages"] = max(1, -(-lim // settings.PAGE_SIZE))
     before = _snapshot(client)
-    listing = _call(client, "orders", given)
-    res = _BY_NAME["lines"]
-    full, details = _with_details(client, res, listing, lim, progress)
+    row = CATALOGUE["orders"]
+    listing = client.read("orders", **given, limit=lim)
+    full, details = _with_details(client, row, listing, "lines", lim, progress, "orders")
     info = dict(getattr(listing, "meta", None) or {}) | {"details": details}
-    out = frames.order_tables(full, tz=_tz(client))
+    tz = _tz(client)
+    out = frames.order_tables(full, tz=tz)
     for kind, df in out.items():
-        _stamp(df, _BY_NAME["orders" if kind == "orders" else kind], given, lim, info, before,
-               client, _tz(client))  # fmt: skip
+        _stamp(df, TABLES[kind], given, lim, info, before, client, tz)
     return out
 
 
 # ------------------------------------------------------------------ helpers
 
+#: ``needs`` of ``full=True``: a key no list item has, so every item is fetched in full.
+_FULL = "\x00full"
+
 
 def _limit(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not str(value).strip().isdigit():
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise ConfigError(f"limit must be a whole number of rows, not {value!r}.")
-    return int(str(value).strip())
+    return int(text)
 
 
 def _tz(client: Any) -> Any:
@@ -237,51 +171,95 @@ def _snapshot(client: Any) -> Any:
     return snap() if callable(snap) else None
 
 
-def _call(client: Any, method: str, kwargs: Mapping[str, Any]) -> Any:
-    func: Callable[..., Any] | None = getattr(client, method, None)
-    if not callable(func):
-        raise ConfigError(f"This client has no {method}() method, so it cannot fetch that table.")
-    return func(**kwargs)
-
-
-def _key(record: Mapping[str, Any]) -> Any:
-    value = record.get("id_str")
-    return value if value not in (None, "") else record.get("id")
-
-
-def _with_details(
-    client: Any, res: Resource, records: Any, limit: int | None, progress: bool = False
-) -> tuple[list[Any], int]:
-    """Replace abridged records by full ones (only those lacking ``res.needs``)."""
-    assert res.detail is not None and res.needs is not None
+def _with_details(client: Any, row: Endpoint, records: Any, needs: str, limit: int | None,
+                  progress: bool = False, table_name: str = "") -> tuple[list[Any], int]:  # fmt: skip
+    """Replace abridged records by full ones (only those lacking ``needs``); returns the records
+    and how many full records were read (requests, or copies proven current by the listing)."""
+    assert row.detail is not None
     recs = frames.as_records(records)
     if limit is not None:
         recs = recs[:limit]
-    get = getattr(client, res.detail)
-    todo = sum(1 for rec in recs if res.needs not in rec and _key(rec) is not None)
-    bar = _bar(todo, res.name) if progress and todo > settings.PAGE_SIZE else None
+    todo = [rec for rec in recs if needs not in rec]
+    if needs == _FULL and todo:
+        per_minute = getattr(getattr(getattr(client, "transport", None), "limiter", None), "per_minute", None)
+        pace = f", about {len(todo) / per_minute:.1f} min at {per_minute:g}/min" if per_minute else ""
+        warn(f"Fetching {len(todo)} full {row.name} records: {len(todo)} requests{pace}.")
+    bar = _bar(len(todo), table_name, row.detail) if progress and len(todo) > 25 else None
+    meta = getattr(records, "meta", None)
+    listing = type(records)(todo) if meta is None else _with_meta(records, todo)
+    full = iter(client.details(listing, name=row.detail))
     out, fetched = [], 0
     try:
         for rec in recs:
-            if res.needs in rec or _key(rec) is None:
-                out.append(rec)
-            else:
-                out.append(get(_key(rec)))
+            if needs not in rec:
+                out.append(next(full))
                 fetched += 1
                 if bar is not None:
                     bar.update()
+            else:
+                out.append(rec)
     finally:
         if bar is not None:
             bar.close()
     return out, fetched
 
 
-def _bar(total: int, name: str) -> Any:
-    """A progress bar for a long run of one-request-per-record fetches (one request each: the
-    pull engine, ``--background``, does the same concurrently and resumably)."""
-    from tqdm.auto import tqdm
+def _with_meta(records: Any, items: list[Any]) -> Any:
+    """``items`` as a list of the same class as ``records`` carrying its ``meta`` (the client
+    reads the listing's freshness from it)."""
+    try:
+        copy = type(records)(items)
+        copy.meta = records.meta
+    except (TypeError, AttributeError):
+        return records if len(items) == len(records) else items
+    return copy
 
-    return tqdm(total=total, unit="order", desc=f"Kounta {name}: full orders", leave=False)
+
+_NOUNS = {"order": "orders", "product": "products", "customer": "customers", "staff_member": "staff members",
+          "site": "sites", "register": "registers", "category": "categories"}  # fmt: skip
+
+
+class _Bar:
+    """A progress bar for a run of one-request-per-record fetches (tqdm).
+
+    In a notebook it is displayed with a display id and re-displayed when it closes, so the
+    notebook file keeps the final state (saved outputs otherwise hold the text of the moment the
+    bar appeared: 0 %). It stays (``leave=True``) for the same reason.
+    """
+
+    def __init__(self, total: int, desc: str, unit: str) -> None:
+        from tqdm.auto import tqdm
+
+        self._handle: Any = None
+        if _is_notebook_bar(tqdm):
+            from IPython import display as ipython_display
+
+            show: Any = ipython_display.display
+            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=True, display=False)
+            self._handle = show(self._bar.container, display_id=True)
+        else:
+            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=True)
+
+    def update(self) -> None:
+        self._bar.update()
+
+    def close(self) -> None:
+        self._bar.close()
+        if self._handle is not None:
+            self._handle.update(self._bar.container)
+
+
+def _is_notebook_bar(cls: Any) -> bool:
+    try:
+        from tqdm.notebook import tqdm_notebook
+    except ImportError:
+        return False
+    return isinstance(cls, type) and issubclass(cls, tqdm_notebook)
+
+
+def _bar(total: int, table_name: str, detail: str) -> _Bar:
+    noun = _NOUNS.get(detail, detail)
+    return _Bar(total, f"Kounta {table_name}: full {noun}", noun.split()[0].rstrip("s"))
 
 
 def _one_order(client: Any, given: dict[str, Any], tz: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -291,37 +269,37 @@ def _one_order(client: Any, given: dict[str, Any], tz: Any) -> tuple[pd.DataFram
     if ("id" in given) == ("sale_number" in given):
         raise ConfigError("order needs exactly one of id= or sale_number=.")
     if "id" in given:
-        record = client.order(given["id"])
+        record = client.read("order", id=given["id"])
         endpoint = f"orders/{given['id']}"
     else:
-        record = client.order_by_sale(given["sale_number"])
+        record = client.read("order_by_sale", sale_number=given["sale_number"])
         endpoint = f"orders/saleid/{given['sale_number']}"
     return frames.frame(part, [record], tz=tz), {"endpoint": endpoint}
 
 
-def _status_records(body: Any) -> Any:
-    if isinstance(body, Mapping) and isinstance(body.get("sites"), list):
-        return body["sites"]
-    return body
-
-
-def _inventory(client: Any, given: dict[str, Any], tz: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """One site's stock, or every site's stacked (the endpoint only exists per site)."""
-    if "site" in given:
-        sites = [given["site"]]
-    else:
-        sites = [s["id"] for s in client.sites() if isinstance(s, Mapping) and "id" in s]
-    parts, endpoints = [], []
+def _every_site(client: Any, row: Endpoint, t: Table, given: dict[str, Any],
+                tz: Any) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
+    """A per-site endpoint (inventory) without a site: every site's records, stacked."""
+    sites = [s["id"] for s in client.read("sites") if isinstance(s, Mapping) and "id" in s]
+    parts, endpoints, stale = [], [], []
     for site in sites:
-        records = client.inventory(site)
-        endpoints.append((getattr(records, "meta", None) or {}).get("endpoint", "inventory"))
-        df = frames.frame("inventory", records, tz=tz)
-        _fill_site(client, df, "site_id", site)
+        records = client.read(row.name, **given, site=site)
+        meta = getattr(records, "meta", None) or {}
+        endpoints.append(meta.get("endpoint", row.name))
+        if meta.get("stale"):
+            stale.append(meta.get("stale_since"))
+        df = frames.frame(t.kind, records, tz=tz)
+        if row.site_column:
+            _fill_site(client, df, row.site_column, site)
         parts.append(df)
     if not parts:
-        return frames.empty("inventory", tz=tz), {"endpoint": "inventory"}
+        return frames.empty(t.kind, tz=tz), {"endpoint": row.name}
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return df, {"endpoint": endpoints[0] if len(endpoints) == 1 else endpoints, "sites": len(sites)}
+    info: dict[str, Any] = {"endpoint": endpoints[0] if len(set(endpoints)) == 1 else endpoints,
+                            "sites": len(sites), "stale": bool(stale)}  # fmt: skip
+    if stale:
+        info["stale_since"] = min(s for s in stale if s is not None)
+    return df, info
 
 
 def _fill_site(client: Any, df: pd.DataFrame, column: str, site: Any) -> None:
@@ -333,22 +311,15 @@ def _fill_site(client: Any, df: pd.DataFrame, column: str, site: Any) -> None:
         df[column] = df[column].fillna(int(site_id))
 
 
-def _stamp(
-    df: pd.DataFrame,
-    res: Resource,
-    given: Mapping[str, Any],
-    limit: int | None,
-    info: Mapping[str, Any],
-    before: Any,
-    client: Any,
-    tz: Any,
-) -> None:
-    meta: dict[str, Any] = {"resource": res.name}
+def _stamp(df: pd.DataFrame, t: Table, given: Mapping[str, Any], limit: int | None,
+           info: Mapping[str, Any], before: Any, client: Any, tz: Any) -> None:  # fmt: skip
+    meta: dict[str, Any] = {"resource": t.name}
     meta.update(info)
     meta["filters"] = {**dict(info.get("filters") or {}), **dict(given)} | (
         {"limit": limit} if limit is not None else {}
     )
     meta.setdefault("fetched_at", datetime.now(UTC))
+    meta.setdefault("stale", False)
     after = _snapshot(client)
     if before is not None and after is not None:
         try:
@@ -356,4 +327,4 @@ def _stamp(
             meta["stats"] = delta.as_dict() if hasattr(delta, "as_dict") else delta
         except TypeError:
             pass
-    frames.stamp(df, str(df.attrs.get("kind") or res.kind), tz, meta)
+    frames.stamp(df, str(df.attrs.get("kind") or t.kind), tz, meta)

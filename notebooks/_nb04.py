@@ -76,7 +76,8 @@ from pathlib import Path
 
 import kounta_nb
 from kounta_nb import Kounta, TokenExpiredError
-from kounta_nb.auth import TokenStore, consent_login
+from kounta_nb.auth import TokenStore
+from kounta_nb.consent import consent_login
 
 rehearsal_dir = Path(tempfile.mkdtemp(prefix="kounta-nb-rehearsal-"))
 store = TokenStore(rehearsal_dir / "tokens.json")  # not your real token file

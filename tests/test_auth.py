@@ -17,10 +17,18 @@ from kounta_nb.auth import (
     OAuthFlow,
     Token,
     TokenStore,
-    consent_login,
+    is_loopback,
     says_token_expired,
 )
-from kounta_nb.errors import AuthError, ConfigError, StateMismatchError, TokenExpiredError
+from kounta_nb.consent import consent_login
+from kounta_nb.errors import (
+    AuthError,
+    ConfigError,
+    DataFileError,
+    KountaWarning,
+    StateMismatchError,
+    TokenExpiredError,
+)
 
 
 @pytest.fixture
@@ -90,6 +98,17 @@ def test_credentials__reprs_and_namespace():
         BasicCredentials("id", "")
 
 
+def test_credentials__a_distrusted_company_is_a_hint_until_the_api_confirms_it():
+    oauth = OAuthCredentials(Token("acc-SECRET", "ref-SECRET", company_id=3), client_id="c", client_secret="s")
+    oauth.distrust()  # what Kounta does with every credentials it is given
+    assert oauth.cache_namespace is None and oauth.company_id == 3
+    with pytest.raises(ConfigError, match=r"reach company 4 \(Other Co\), not company 3"):
+        oauth.verify_company(4, "Other Co")
+    assert oauth.cache_namespace is None
+    oauth.verify_company(3)
+    assert oauth.cache_namespace == "company-3" and oauth.verified
+
+
 def test_credentials__refresh_without_refresh_token_is_token_expired(fake):
     import requests
 
@@ -154,13 +173,37 @@ def test_flow__access_denied(fake):
         flow.fetch_token(f"http://127.0.0.1:9/callback?error=access_denied&state={state}")
 
 
-def test_flow__code_only_and_bad_code(fake):
+def test_flow__code_with_its_state_and_bad_code(fake):
     flow = flow_for(fake)
-    assert flow.fetch_token(code="code-101").access_token.startswith("acc-101")
+    _, state = flow.authorization_url()
+    assert flow.fetch_token(code="code-101", state=state).access_token.startswith("acc-101")
+    _, state = flow.authorization_url()
     with pytest.raises(AuthError, match="refused"):
-        flow.fetch_token(code="nonsense")
+        flow.fetch_token(code="nonsense", state=state)
     with pytest.raises(ConfigError):
         flow.fetch_token()
+
+
+def test_flow__a_code_without_its_state_is_refused_unless_said_explicitly(fake):
+    flow = flow_for(fake)
+    with pytest.raises(StateMismatchError, match="needs the state"):
+        flow.fetch_token(code="code-101")
+    with pytest.raises(StateMismatchError, match="no pending state"):
+        flow.fetch_token(code="code-101", state="s")
+    flow.authorization_url()
+    with pytest.raises(StateMismatchError, match="does not match"):
+        flow.fetch_token(code="code-101", state="forged")
+    assert not [e for e in fake.log if e["path"] == "/v1/token"]  # the code was never sent
+    assert flow.fetch_token(code="code-101", verify_state=False).access_token.startswith("acc-101")
+    other = flow_for(fake)
+    token = other.fetch_token("http://127.0.0.1:9/callback?code=code-202", verify_state=False)
+    assert token.access_token.startswith("acc-202")
+
+
+def test_is_loopback__one_test_for_the_package():
+    assert is_loopback("http://127.0.0.1:8888/x") and is_loopback("http://localhost/x")
+    assert is_loopback("http://[::1]:9/cb")
+    assert not is_loopback("https://127.0.0.1/x") and not is_loopback("http://example.com/x")
 
 
 def test_flow__insecure_non_loopback_urls_are_refused():
@@ -240,11 +283,53 @@ def test_store__default_path_follows_the_environment(tmp_path, monkeypatch):
     assert (tmp_path / "conf" / "tokens.json").exists()
 
 
-def test_store__unreadable_file_is_a_config_error(tmp_path):
+@pytest.mark.parametrize("garbage", ["{not json", "[1, 2]", '{"tokens": [1]}', "\x00\x01binary", "null"])
+def test_store__a_file_of_garbage_is_one_line_naming_the_file(tmp_path, garbage):
     path = tmp_path / "tokens.json"
-    path.write_text("{not json")
-    with pytest.raises(ConfigError, match="unreadable"):
+    path.write_text(garbage)
+    with pytest.raises(DataFileError, match="^The token file .*tokens.json is damaged") as info:
         TokenStore(path).load("https://a/v1/")
+    assert "\n" not in str(info.value) and info.value.path == path
+    # logging in again is never a dead end: the damaged file is set aside with one warning
+    with pytest.warns(KountaWarning, match="was damaged; it was moved to tokens.json.corrupt-"):
+        TokenStore(path).save("https://a/v1/", Token("a", company_id=1))
+    assert TokenStore(path).load("https://a/v1/", 1).access_token == "a"
+    assert [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+
+
+@pytest.mark.parametrize("entry", ["garbage", 7, None, {}, {"access_token": 5}, {"access_token": "a", "expires_at": "soon"},
+                                   {"access_token": "a", "company_id": "x"}, {"refresh_token": ["r"]}])
+def test_store__a_malformed_entry_is_one_line_and_the_others_are_kept(tmp_path, entry):
+    path = tmp_path / "tokens.json"
+    store = TokenStore(path)
+    store.save("https://a/v1/", Token("good", company_id=2))
+    data = json.loads(path.read_text())
+    data["tokens"]["https://a/v1/|1"] = entry
+    path.write_text(json.dumps(data))
+    with pytest.raises(DataFileError, match=r"entry for company 1 in the token file .*tokens.json is malformed") as info:
+        store.load("https://a/v1/", 1)
+    assert "\n" not in str(info.value)
+    assert store.load("https://a/v1/", 2).access_token == "good"
+    assert store.load("https://a/v1/").access_token == "good"  # the most recent good one
+    assert store.companies("https://a/v1/") == [2]
+    store.save("https://a/v1/", Token("other", company_id=3))
+    assert json.loads(path.read_text())["tokens"]["https://a/v1/|1"] == entry  # kept as it was
+
+
+def test_store__file_and_directory_made_private_whatever_existed(tmp_path):
+    folder = tmp_path / "cfg"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    path = folder / "tokens.json"
+    path.write_text(json.dumps({"tokens": {"https://a/v1/|1": {"access_token": "a", "company_id": 1}}}))
+    path.chmod(0o644)
+    store = TokenStore(path)
+    assert store.load("https://a/v1/", 1).access_token == "a"  # reading tightens it
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(folder.stat().st_mode) == 0o700
+    path.chmod(0o644)
+    folder.chmod(0o755)
+    store.save("https://a/v1/", Token("b", company_id=2))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
 def test_store__needs_a_company(tmp_path):

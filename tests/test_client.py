@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import stat
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -151,26 +151,33 @@ def test_resolve_site__unknown_lists_valid_names(k):
         k.resolve_site("Nowhere")
 
 
-@pytest.mark.parametrize(("since", "sent"), [
-    ("2026-05-01", "2026-05-01T00:00:00+10:00"),
-    (date(2026, 5, 1), "2026-05-01T00:00:00+10:00"),
-    (datetime(2026, 5, 1, 9, 30), "2026-05-01T09:30:00+10:00"),
-    (datetime(2026, 4, 30, 14, 0, tzinfo=UTC), "2026-05-01T00:00:00+10:00"),
-    ("2026-05-01T14:00:00Z", "2026-05-02T00:00:00+10:00"),
+@pytest.mark.parametrize(("since", "sent", "first"), [
+    ("2026-05-01", "2026-05-01T00:00:00+10:00", "2026-05-01T00:00:00+10:00"),
+    (date(2026, 5, 1), "2026-05-01T00:00:00+10:00", "2026-05-01T00:00:00+10:00"),
+    (datetime(2026, 5, 1, 9, 30), "2026-05-01T00:00:00+10:00", "2026-05-01T09:30:00+10:00"),
+    (datetime(2026, 4, 30, 14, 0, tzinfo=UTC), "2026-05-01T00:00:00+10:00", "2026-05-01T00:00:00+10:00"),
+    ("2026-05-01T14:00:00Z", "2026-05-02T00:00:00+10:00", "2026-05-02T00:00:00+10:00"),
 ])
-def test_orders__since_is_sent_with_the_company_offset(k, fake, since, sent):
-    k.orders(since=since)
+def test_orders__since_is_sent_with_the_company_offset(k, fake, since, sent, first):
+    # The API is asked from the local midnight on or before `since` (a URL that stays the same
+    # all day, so re-runs are 304s); the exact moment is applied to the records here.
+    records = k.orders(since=since)
     assert last_query(fake)["created_gte"] == sent
+    oldest = min(datetime.fromisoformat(r["created_at"]) for r in records)
+    assert oldest >= datetime.fromisoformat(first)
+    everything = [r for r in fake.orders[101] if datetime.fromisoformat(r["created_at"]) >= datetime.fromisoformat(first)]
+    assert len(records) == len(everything)
 
 
 def test_orders__relative_dates_as_in_the_magics(k, fake):
-    before = datetime.now(UTC)
-    k.orders(since="30d", until="today")
+    before = datetime.now(k.tz)
+    records = k.orders(since="30d", until="today")
     query = last_query(fake)
     since = datetime.fromisoformat(query["created_gte"])
-    assert since.utcoffset() is not None
-    assert abs((before - since).total_seconds() - 30 * 86400) < 120
+    assert since.utcoffset() is not None and (since.hour, since.minute) == (0, 0)  # local midnight
+    assert since.date() == (before - timedelta(days=30)).date()
     assert datetime.fromisoformat(query["created_lt"]) >= since
+    assert records.meta["filters"]["since"] == "30d"
     with pytest.raises(ConfigError, match="^since: Cannot read 'last tuesday' as a date"):
         k.orders(since="last tuesday")
 
@@ -192,13 +199,17 @@ def test_orders__bad_filters_are_config_errors(k, bad):
 
 
 def test_orders__record_list_meta_and_value_filters(k, fake):
-    k.company_id  # noqa: B018 - so the stats below count only the two list pages
+    k.company_id  # noqa: B018 - so the stats below count only the list pages
+    count = len(fake.api_requests())
     records = k.orders(value_gte=10, status="COMPLETE")
     assert isinstance(records, RecordList) and len(records) > 25
-    assert set(records.meta) >= {"endpoint", "filters", "fetched_at", "stats"}
+    assert set(records.meta) >= {"endpoint", "filters", "fetched_at", "stats", "stale"}
     assert records.meta["endpoint"] == "orders" and records.meta["filters"]["status"] == "COMPLETE"
-    assert records.meta["stats"]["requests"] == 2
-    assert "value_gte=10" in fake.api_requests()[-1]["query"]
+    assert records.meta["stale"] is False and "stale_since" not in records.meta
+    # two pages of May, and one (empty) page each for today and the current hour: the windows
+    pages = fake.api_requests()[count:]
+    assert records.meta["stats"]["requests"] == len(pages) == 4
+    assert all("value_gte=10" in r["query"] and r["path"].endswith("/orders/complete") for r in pages)
 
 
 def test_iter_orders__streams_page_by_page(k, fake):
@@ -206,8 +217,10 @@ def test_iter_orders__streams_page_by_page(k, fake):
     count = len(fake.api_requests())
     stream = k.iter_orders()
     next(stream)
-    assert len(fake.api_requests()) == count + 1
+    # the current hour and today are empty (one request each), then the first page of the past
+    assert len(fake.api_requests()) == count + 3
     assert 1 + sum(1 for _ in stream) == 60
+    assert len(fake.api_requests()) == count + 5
 
 
 def test_get__records_lists_and_paths(k):

@@ -32,7 +32,7 @@ def test_catalogue__every_row_has_a_frame_kind_a_description_and_a_template():
         if row.detail is not None:
             assert CATALOGUE[row.detail].kind == "detail"
     for name, view in TABLES.items():
-        assert view.frame in frames.KINDS and view.endpoint in CATALOGUE and view.description, name
+        assert view.kind in frames.KINDS and view.endpoint in CATALOGUE and view.description, name
 
 
 def test_catalogue__optional_groups_and_first_fitting_template():

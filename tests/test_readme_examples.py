@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from support_magics import live_sandbox, magics_of, run, shell  # noqa: F401
 
-from kounta_nb.auth import consent_login
+from kounta_nb.consent import consent_login
 from kounta_nb.pull import PullJob
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -61,7 +61,7 @@ def test_readme__magic_examples_run_in_a_real_shell(shell: Any, tmp_path: Path) 
 
 def test_readme__python_examples_run_against_the_sandbox(live_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     monkeypatch.setenv("KOUNTA_RATE_LIMIT", "60000")  # the sandbox does not limit; neither need we
-    monkeypatch.setattr("kounta_nb.client._SANDBOX", live_sandbox)
+    monkeypatch.setattr("kounta_nb.consent._SANDBOX", live_sandbox)
     quick, later, oauth = _section_blocks("In Python")[:3]
     ns: dict[str, Any] = {}
     exec(compile(_shorter(quick), "README:In Python", "exec"), ns)  # noqa: S102 - our own README

@@ -58,6 +58,26 @@ class FakeKounta:
         self.calls.append((name, args, kw))
         self.stats.requests += 1
 
+    # the two entry points tables uses: the catalogue read and the detail walk
+    def read(self, name: str, **filters: Any) -> Any:
+        if name == "company":
+            return self.company
+        limit = filters.pop("limit", None)
+        method = {"customer_orders": "orders", "category_products": "products"}.get(name, name)
+        if name in ("order", "product", "reconciliation"):
+            return getattr(self, method)(filters["id"])
+        if name == "order_by_sale":
+            return self.order_by_sale(filters["sale_number"])
+        records = getattr(self, method)(**filters)
+        if limit is not None:
+            self.calls[-1][2]["limit"] = limit
+            records = RecordList(records[:limit], records.meta["endpoint"], records.meta["filters"])
+        return records
+
+    def details(self, listing: Any, *, name: str) -> Any:
+        for item in listing:
+            yield self.read(name, id=item.get("id_str") or item["id"])
+
     @property
     def company(self) -> dict[str, Any]:
         return load("tanda-kounta/companies_me.json")
@@ -132,7 +152,7 @@ class FakeKounta:
         return RecordList(load("tanda-kounta/taxes.json"), "taxes", {})
 
     def inventory(self, site: Any) -> RecordList:
-        self._log("inventory", site)
+        self._log("inventory", site=site)
         sid = self.resolve_site(site)
         return RecordList([{"id": 5001, "stock": sid - 100}, {"id": 5002, "stock": 0}],
                           f"sites/{sid}/inventory", {"site": sid})  # fmt: skip
@@ -217,7 +237,7 @@ def test_tables__lines_fetch_each_full_order_sequentially(client):
     assert [c[0] for c in client.calls] == ["orders", "order", "order", "order"]
     assert client.calls[0][2] == {"site": "Café", "status": "complete"}
     tables.fetch(client, "orders", limit=60)
-    assert client.calls[-1] == ("orders", (), {"max_pages": 3})
+    assert client.calls[-1] == ("orders", (), {"status": "complete", "limit": 60})
     assert len(lines) == 9 and set(lines["site_id"]) == {101}
     meta = lines.attrs["meta"]
     assert meta["details"] == 3 and meta["endpoint"] == "orders"
@@ -227,7 +247,7 @@ def test_tables__lines_fetch_each_full_order_sequentially(client):
 
 def test_tables__limit_caps_detail_fetches_pages_and_rows(client):
     pays = tables.fetch(client, "payments", limit=2)
-    assert client.calls[0] == ("orders", (), {"max_pages": 1})
+    assert client.calls[0] == ("orders", (), {"status": "complete", "limit": 2})
     assert sum(1 for c in client.calls if c[0] == "order") == 2
     assert len(pays) == 2 and pays.attrs["meta"]["filters"]["limit"] == 2
 
@@ -302,6 +322,6 @@ def test_tables__reconciliation_children_without_detail_fetch(client):
 
 
 def test_tables__none_filters_are_ignored(client):
-    df = tables.fetch(client, "orders", site=None, since=None)
-    assert client.calls[0] == ("orders", (), {})
+    df = tables.fetch(client, "orders", site=None, since=None, status="any")
+    assert client.calls[0] == ("orders", (), {"status": "any"})
     assert len(df) == 6 and isinstance(df, pd.DataFrame)

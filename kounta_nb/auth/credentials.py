@@ -1,0 +1,278 @@
+"""Credentials: how each request is authorised (Basic or a self-refreshing OAuth token), and
+which API answers mean "the access token is no longer good".
+
+Nothing here ever puts a token or secret into a ``repr``, a log line or an exception message.
+
+The company: credentials built with a company (``company_id=``, a token that names one) are
+taken at their word — that is what the transport's own tests and tools do. The client never is:
+:class:`~kounta_nb.client.Kounta` marks its credentials unverified (:meth:`Credentials.distrust`),
+so the company is only a *hint* until ``/companies/me`` answers; :meth:`Credentials.verify_company`
+checks the hint against it (a mismatch is a ConfigError), and until then
+:attr:`Credentials.cache_namespace` is None, so nothing is read from or stored in the HTTP cache
+on a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from base64 import b64encode
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
+
+import requests
+from oauthlib.oauth2 import WebApplicationClient
+
+from .. import settings
+from ..errors import AuthError, ConfigError, TokenExpiredError, TransportError
+from .tokens import Token
+
+__all__ = ["BasicCredentials", "Credentials", "OAuthCredentials", "post_token", "says_token_expired"]
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# Policy: which answers mean "the access token is no longer good"
+
+
+def says_token_expired(status: int, body: Any) -> bool:
+    """True when an API answer says the access token expired or is invalid (kounta-api.md §2).
+
+    Recognises the OAuth shape (401 ``{"error": "expired_token" | "invalid_token"}``) and the
+    older ``400 {"message": "The access token provided has expired"}`` shape; a wrong client
+    secret (``invalid_client``) or a refused refresh (``invalid_grant``) is *not* expiry.
+    """
+    if status not in (400, 401):
+        return False
+    text = _error_text(body).lower()
+    if "invalid_client" in text or "invalid_grant" in text:
+        return False
+    if status == 401 and ("expired_token" in text or "invalid_token" in text):
+        return True
+    return "token" in text and ("expired" in text or "invalid" in text)
+
+
+def _error_text(body: Any) -> str:
+    if isinstance(body, dict):
+        return " ".join(str(body.get(k, "")) for k in ("error", "error_description", "message"))
+    if isinstance(body, bytes):
+        return body.decode("utf-8", "replace")[:500]
+    return str(body or "")[:500]
+
+
+# --------------------------------------------------------------------------------------------
+# Credentials
+
+
+class Credentials(ABC):
+    """How requests are authorised: :class:`BasicCredentials` or :class:`OAuthCredentials`."""
+
+    kind: ClassVar[Literal["basic", "oauth"]]
+    #: Whether :attr:`company_id` is the one the API confirmed.
+    verified: bool = False
+    _company_id: int | None = None
+
+    @property
+    def company_id(self) -> int | None:
+        """The company these credentials reach: a hint until :meth:`verify_company` confirms it."""
+        return self._company_id
+
+    @company_id.setter
+    def company_id(self, value: int | None) -> None:
+        self._company_id = value
+        self.verified = value is not None
+
+    def distrust(self) -> None:
+        """Treat the company as a hint until :meth:`verify_company` (the client calls this)."""
+        self.verified = False
+
+    @abstractmethod
+    def authorization(self) -> str:
+        """The ``Authorization`` header value to send now."""
+
+    def apply(self, headers: dict[str, str]) -> str:
+        """Set ``Authorization`` in ``headers``; returns the value used (to detect a stale one)."""
+        value = self.authorization()
+        headers["Authorization"] = value
+        return value
+
+    def can_refresh(self) -> bool:
+        """Whether :meth:`refresh` can produce a new access token."""
+        return False
+
+    def ensure_fresh(self, session: requests.Session, margin: float = settings.REFRESH_MARGIN_S) -> None:
+        """Refresh ahead of expiry when the token expires within ``margin`` seconds."""
+        return None
+
+    def refresh(self, session: requests.Session, *, stale: str | None = None) -> None:
+        """Get a new access token; raises :class:`TokenExpiredError` when that is impossible."""
+        raise TokenExpiredError()
+
+    @property
+    def default_rate_limit(self) -> int:
+        """The API's per-minute limit for this kind of credentials (kounta-api.md §3)."""
+        return settings.RATE_LIMIT_BASIC if self.kind == "basic" else settings.RATE_LIMIT_OAUTH
+
+    def verify_company(self, company_id: int, name: str | None = None) -> None:
+        """Record the company the API says these credentials reach (``/companies/me``).
+
+        A hint that disagrees (a saved token filed under another company, a wrong
+        ``company_id=``) is a ConfigError: the client must never read one company's cache, or
+        file its token, under another's id.
+        """
+        hint = self.company_id
+        if hint is not None and int(hint) != int(company_id):
+            called = f" ({name})" if name else ""
+            raise ConfigError(
+                f"These credentials reach company {company_id}{called}, not company {hint}: "
+                "drop the company_id hint or log in to the company you meant."
+            )
+        self.company_id = int(company_id)
+        self.verified = True
+
+    @property
+    def cache_namespace(self) -> str | None:
+        """Stable per company (``"company-123"``), never derived from a token; ``None`` until the
+        API confirmed the company, in which case nothing may be read from or stored in a cache."""
+        return f"company-{self.company_id}" if self.verified and self.company_id is not None else None
+
+
+class BasicCredentials(Credentials):
+    """``Authorization: Basic base64(client_id:client_secret)`` — reaches the developer's company."""
+
+    kind: ClassVar[Literal["basic", "oauth"]] = "basic"
+
+    def __init__(self, client_id: str, client_secret: str, *, company_id: int | None = None) -> None:
+        if not client_id or not client_secret:
+            raise ConfigError("Basic authentication needs both a client id and a client secret.")
+        self.client_id = client_id
+        self._header = "Basic " + b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        self.company_id = company_id
+
+    def authorization(self) -> str:
+        return self._header
+
+    def __repr__(self) -> str:
+        return f"BasicCredentials(company={self.company_id})"
+
+
+class OAuthCredentials(Credentials):
+    """A bearer token that refreshes itself (thread-safe: one refresh at a time, others reuse it).
+
+    ``on_refresh`` is called with the new :class:`Token` after every successful refresh (the
+    client uses it to update the token file).
+    """
+
+    kind: ClassVar[Literal["basic", "oauth"]] = "oauth"
+
+    def __init__(
+        self,
+        token: Token,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_url: str = settings.API_BASE + settings.TOKEN_PATH,
+        on_refresh: Callable[[Token], None] | None = None,
+    ) -> None:
+        if not token.access_token and not token.refresh_token:
+            raise ConfigError("OAuth authentication needs an access token or a refresh token.")
+        self._token = token
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.token_url = token_url
+        self.on_refresh = on_refresh
+        self._lock = threading.Lock()
+        self.verified = token.company_id is not None
+
+    @property
+    def token(self) -> Token:
+        """The current token (its repr is safe to show)."""
+        return self._token
+
+    @property
+    def company_id(self) -> int | None:
+        return self._token.company_id
+
+    @company_id.setter
+    def company_id(self, value: int | None) -> None:
+        self._token.company_id = value
+        self.verified = value is not None
+
+    def authorization(self) -> str:
+        token = self._token
+        return f"Bearer {token.access_token}"
+
+    def can_refresh(self) -> bool:
+        return bool(self._token.refresh_token and self.client_id and self._client_secret)
+
+    def ensure_fresh(self, session: requests.Session, margin: float = settings.REFRESH_MARGIN_S) -> None:
+        token = self._token
+        if (not token.access_token or token.expired(margin)) and self.can_refresh():
+            self.refresh(session, stale=self.authorization())
+
+    def refresh(self, session: requests.Session, *, stale: str | None = None) -> None:
+        """Exchange the refresh token for a new access token.
+
+        ``stale`` is the ``Authorization`` value that failed; when another thread has already
+        replaced it, this returns at once and the caller retries with the new token.
+        """
+        with self._lock:
+            if stale is not None and self.authorization() != stale:
+                return
+            if not self.can_refresh():
+                raise TokenExpiredError()
+            previous = self._token
+            client = WebApplicationClient(self.client_id)
+            body = client.prepare_refresh_body(
+                refresh_token=previous.refresh_token,
+                client_id=self.client_id,
+                client_secret=self._client_secret,
+            )
+            answer = post_token(session, self.token_url, body, refreshing=True)
+            new = Token.from_response(answer, previous=previous)
+            self._token = new
+            log.info("Refreshed the Kounta access token for company %s.", new.company_id)
+        if self.on_refresh is not None:
+            self.on_refresh(new)
+
+    def __repr__(self) -> str:
+        return f"OAuthCredentials({self._token!r})"
+
+
+def post_token(session: requests.Session, url: str, body: str, *, refreshing: bool) -> dict[str, Any]:
+    """POST a form to the token endpoint; map every failure to a secret-free error."""
+    try:
+        response = session.post(
+            url,
+            data=body,
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            timeout=settings.TIMEOUT,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        raise TransportError(
+            f"Could not reach the Kounta token endpoint ({type(exc).__name__})."
+        ) from None
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if response.status_code >= 400 or not isinstance(answer, dict):
+        error = answer.get("error") if isinstance(answer, dict) else None
+        if refreshing and response.status_code in (400, 401):
+            raise TokenExpiredError()
+        if response.status_code >= 500 or answer is None:
+            raise AuthError(
+                f"The Kounta token endpoint answered {response.status_code} without a usable token."
+            )
+        raise AuthError(
+            f"The Kounta token endpoint refused the request ({error or response.status_code})."
+        )
+    return answer
+
+
