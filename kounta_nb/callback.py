@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import settings
 from .errors import ConfigError
+from .files import write_private_text
 
 __all__ = [
     "CALLBACK_PATH",
@@ -97,6 +98,8 @@ class CallbackServer:
 
     ``handler(url)`` receives the full redirected URL and returns a :class:`CallbackResult`; it
     runs on the listener's thread, so the browser tab shows the real outcome of the token exchange.
+    Requests whose ``Host`` is not ``127.0.0.1:<port>`` or ``localhost:<port>`` get a 400 and
+    never reach the handler (the code in them is not consumed).
     """
 
     def __init__(
@@ -108,6 +111,11 @@ class CallbackServer:
 
         class _Request(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                # Only requests addressed to this listener by a loopback name: a page elsewhere
+                # cannot make the browser deliver a code here under another Host (DNS rebinding).
+                if (self.headers.get("Host") or "").strip().lower() not in outer.hosts:
+                    self._answer(400, b"Bad Host")
+                    return
                 if urlsplit(self.path).path != outer.path:
                     self._answer(404, b"Not found")
                     return
@@ -141,6 +149,11 @@ class CallbackServer:
     def port(self) -> int:
         """The port the listener is bound to."""
         return int(self._server.server_address[1])
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The ``Host`` values this listener answers: ``127.0.0.1:<port>`` and ``localhost:<port>``."""
+        return frozenset({f"127.0.0.1:{self.port}", f"localhost:{self.port}"})
 
     @property
     def redirect_uri(self) -> str:
@@ -181,12 +194,9 @@ def _key(state: str) -> str:
 
 
 def register_pending(state: str, port: int) -> None:
-    """Tell the Jupyter server route which loopback port waits for the login with ``state``."""
-    folder = _pending_dir()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / f"{_key(state)}.json"
-    path.write_text(json.dumps({"port": port, "created": time.time()}), encoding="utf-8")
-    path.chmod(0o600)
+    """Tell the Jupyter server route which loopback port waits for the login with ``state``
+    (a 0600 file in a 0700 directory)."""
+    write_private_text(_pending_dir() / f"{_key(state)}.json", json.dumps({"port": port, "created": time.time()}))
 
 
 def lookup_pending(state: str) -> int | None:

@@ -98,9 +98,6 @@ class Kounta(Connectors, NamedReads, Writes):
         self.authorize_url = authorize_url_from(options.get("authorize_url"))
         self.token_store = _token_store(options.get("token_store"), credentials)
         self.credentials = credentials
-        # The company a token or option names is only a hint until /companies/me confirms it:
-        # the cache namespace must never come from a guess (issue 10 §8).
-        credentials.distrust()
         if isinstance(credentials, OAuthCredentials):
             credentials.on_refresh = self._save_token
         cache = options.get("cache")
@@ -116,6 +113,7 @@ class Kounta(Connectors, NamedReads, Writes):
             max_retries=options.get("max_retries", settings.MAX_RETRIES),
             timeout=options.get("timeout", settings.TIMEOUT),
             backoff_base=options.get("backoff_base", settings.BACKOFF_BASE_S),
+            offline=self.offline,
         )
         self._company: dict[str, Any] | None = None
         self._sites: list[dict[str, Any]] | None = None
@@ -124,17 +122,26 @@ class Kounta(Connectors, NamedReads, Writes):
     # ------------------------------------------------------------------ the company
 
     def verify_company(self) -> int:
-        """The company id, confirmed by ``/companies/me`` (asked once, never from the cache);
-        a company hint that disagrees is a ConfigError."""
+        """The company id, as ``/companies/me`` names it (asked once, never from the cache).
+
+        The company a saved token was filed under or a ``company_id=`` hint is only a claim: one
+        that disagrees is a ConfigError, and nothing is cached before this answer (the transport
+        takes its cache namespace from it alone)."""
         with self._lock:
-            if not self.credentials.verified or self._company is None:
+            if self._company is None:
                 record = self._get("companies/me", store=False).json()
-                if not isinstance(record, dict) or "id" not in record:
+                if not isinstance(record, dict) or not str(record.get("id", "")).isdigit():
                     raise APIError(200, "unexpected_body", "companies/me did not return a company")
-                self.credentials.verify_company(int(record["id"]), record.get("name"))
+                real, claimed = int(record["id"]), self.credentials.company_id
+                if claimed is not None and int(claimed) != real:
+                    name = f" ({record['name']})" if record.get("name") else ""
+                    raise ConfigError(
+                        f"These credentials reach company {real}{name}, not company {claimed}: drop the "
+                        "company_id hint or log in to the company you meant."
+                    )
+                self.credentials.company_id = real
                 self._company = record
-            assert self.credentials.company_id is not None
-            return int(self.credentials.company_id)
+            return int(self._company["id"])
 
     @property
     def company_id(self) -> int:
@@ -170,7 +177,7 @@ class Kounta(Connectors, NamedReads, Writes):
         return self.transport.stats
 
     def _save_token(self, token: Token) -> None:
-        if self.token_store is None or token.company_id is None or not self.credentials.verified:
+        if self.token_store is None or token.company_id is None or self._company is None:
             return
         try:
             self.token_store.save(self.api_base, token)
@@ -191,12 +198,10 @@ class Kounta(Connectors, NamedReads, Writes):
         return self._company_path(path)
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None, *, store: bool = True) -> ApiResponse:
-        """One GET. ``store=False``: past the HTTP cache both ways — for answers that must not be
-        a cached copy even after a 304 (who the credentials belong to, "did my write land?")."""
-        # The transport's store=False (issue 10) lands separately; until then an uncached
-        # namespace (company unverified) or a plain revalidated GET is what the transport offers.
-        del store
-        return self.transport.request("GET", path, params=dict(params) if params else None)
+        """One GET. ``store=False``: past the HTTP cache both ways (no ``If-None-Match``, nothing
+        stored, no offline fallback) — for answers that must come from the server itself: who
+        the credentials belong to, "did my write land?"."""
+        return self.transport.request("GET", path, params=dict(params) if params else None, store=store)
 
     # ------------------------------------------------------------------ reading the catalogue
 
@@ -375,12 +380,46 @@ class Kounta(Connectors, NamedReads, Writes):
         for _, kept in self._order_pages(query, max_pages=max_pages):
             yield from kept
 
-    def details(self, listing: Iterable[Mapping[str, Any]], *, name: str = "order") -> Iterator[dict[str, Any]]:
-        """The full record of every listed item (one request each; ``name`` is the detail
-        endpoint, e.g. ``"product"``). Items that carry no id are passed through as they are."""
+    def details(self, listing: Iterable[Mapping[str, Any]], *, name: str = "order",
+                listed_now: bool = False) -> Iterator[dict[str, Any]]:  # fmt: skip
+        """The full record of every listed item, in order (``name`` is the detail endpoint, e.g.
+        ``"product"``); items without an id are passed through as they are.
+
+        Each is asked from the API (one request; a 304 when unchanged) — except, with
+        ``listed_now=True``, an item whose listed ``updated_at`` equals that of the copy in the
+        HTTP cache: the caller fetched or revalidated ``listing`` in this same call (and it is
+        not stale), which proves that copy current, so it is used without a request. This is the
+        one shortcut "fresh or an error" allows; ``tables`` uses it for lines and payments.
+        """
+        row = endpoint(name)
+        proven = listed_now and not (getattr(listing, "meta", None) or {}).get("stale", False)
         for item in listing:
             key = record_id(item)
-            yield self._record(name, id=key) if key is not None else dict(item)
+            if key is None:
+                yield dict(item)
+                continue
+            if proven:
+                kept = self._proven_copy(row, key, item.get("updated_at"))
+                if kept is not None:
+                    yield kept
+                    continue
+            yield self._record(row.name, id=key)
+
+    def _proven_copy(self, row: Endpoint, key: str, listed: Any) -> dict[str, Any] | None:
+        """The cached detail when its ``updated_at`` is the listed one (no request), else None."""
+        when = parse_timestamp(listed)
+        if when is None:
+            return None
+        path, _ = row.render({"id": key})
+        hit = self.transport.cached(self._company_path(path))
+        if hit is None:
+            return None
+        body = hit.json()
+        if isinstance(body, dict) and parse_timestamp(body.get("updated_at")) == when:
+            return body
+        # Looked at, not served: ``from_cache`` counts what callers were given from the cache.
+        self.transport.stats.add(from_cache=-1)
+        return None
 
     def pull_orders(self, since: Any, until: Any = None, **options: Any) -> Any:
         """Start a background pull of every order of a period, with details; returns the

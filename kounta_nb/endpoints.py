@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from .dates import check_range, parse_timestamp, to_moment
 from .errors import ConfigError, did_you_mean
+from .vocab import ORDER_STATUSES
 
 __all__ = [
     "ANY_STATUS",
@@ -51,8 +52,6 @@ __all__ = [
     "table",
 ]
 
-#: Order statuses as the API spells them in records; the path filter is the lower-case form.
-ORDER_STATUSES = ("SUBMITTED", "ON_HOLD", "PENDING", "ACCEPTED", "REJECTED", "COMPLETE")
 #: Words that mean "every status" (no status segment in the path).
 ANY_STATUS = ("any", "all")
 
@@ -165,6 +164,9 @@ _ORDER_ITEM = (
     "customer_id", "total", "total_tax", "paid", "deleted", "order_type", "is_refund",
     "refunded_order_id", "created_at", "updated_at",
 )  # fmt: skip
+#: What product list items have been seen to carry (versions differ; never categories, taxes, sites).
+_PRODUCT_ITEM = ("id", "company_id", "name", "code", "description", "barcode", "is_modifier", "image",
+                 "tags", "unit_price", "cost_price", "stock")  # fmt: skip
 _RECONCILIATIONS = "[sites/{site}/][registers/{register}/]reconciliations[/{unprocessed}][/{date}][/since/{since}]"
 
 #: Every read, by name (kounta-api.md §4).
@@ -188,21 +190,19 @@ CATALOGUE: dict[str, Endpoint] = dict(
         _row("order_by_sale", "the order with a sale number", "orders/saleid/{sale_number}",
              kind="detail", frame="orders"),
         _row("products", "products, company-wide or of one site", "[sites/{site}/]products",
-             frame="products", list_fields=("id", "name", "code", "description", "barcode"),
-             detail="product"),
+             frame="products", list_fields=_PRODUCT_ITEM, detail="product"),
         _row("product", "one product", "products/{id}", kind="detail", frame="products"),
         _row("categories", "product categories, company-wide or of one site",
              "[sites/{site}/]categories", frame="categories", detail="category"),
         _row("category", "one category", "categories/{id}", kind="detail", frame="categories"),
         _row("category_products", "the products of one category", "categories/{id}/products",
-             frame="products", list_fields=("id", "name", "code", "description", "barcode"),
-             detail="product"),
+             frame="products", list_fields=_PRODUCT_ITEM, detail="product"),
         _row("inventory", "stock on hand per product, of one site or every site",
              "sites/{site}/inventory", frame="inventory", site_column="site_id", per_site=True),
         _row("customers", "customers (optionally by reference_id)", "customers",
              frame="customers", query=("reference_id",),
              list_fields=("id", "company_id", "first_name", "last_name", "primary_email_address",
-                          "image"),
+                          "image", "reference_id"),
              detail="customer"),
         _row("customer", "one customer", "customers/{id}", kind="detail", frame="customers"),
         _row("customer_by_email", "the customer with an e-mail address (302 to the record)",

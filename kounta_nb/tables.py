@@ -187,7 +187,7 @@ def _with_details(client: Any, row: Endpoint, records: Any, needs: str, limit: i
     bar = _bar(len(todo), table_name, row.detail) if progress and len(todo) > 25 else None
     meta = getattr(records, "meta", None)
     listing = type(records)(todo) if meta is None else _with_meta(records, todo)
-    full = iter(client.details(listing, name=row.detail))
+    full = iter(client.details(listing, name=row.detail, listed_now=True))
     out, fetched = [], 0
     try:
         for rec in recs:

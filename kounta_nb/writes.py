@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .dates import parse_timestamp
 from .endpoints import OrderQuery, as_id, quote_segment
@@ -126,7 +127,7 @@ class Writes:
                 time.sleep(backoff_delay(attempt, base=self.transport.backoff_base, cap=self.transport.backoff_max))
                 attempt += 1
                 continue
-            return self._created(response, record)
+            return self._created(response, record, what)
 
     def _look_up(self, lookup: Lookup | None, *, what: str, path: str, check: str,
                  cause: KountaError) -> dict[str, Any] | None:  # fmt: skip
@@ -142,19 +143,24 @@ class Writes:
             method="POST", path=path, check=check,
         ) from None  # fmt: skip
 
-    def _created(self, response: ApiResponse, record: str | None) -> dict[str, Any]:
-        """A 201 usually has an empty body and the new id only in ``Location``: read the record."""
+    def _created(self, response: ApiResponse, record: str | None, what: str) -> dict[str, Any]:
+        """A 201 usually has an empty body and the new id only in ``Location``: read the record.
+        The write is done by then, so a failed read says so (re-sending would duplicate it)."""
         body = response.json()
         if isinstance(body, dict) and body and record is None:
             return body
-        if record is not None:
-            return self._reread(record)
-        location = response.headers.get("Location")
-        if location:
-            return _as_record(self._get(location).json(), location)
-        raise APIError(response.status_code, "no_location",
-                       "the record was created but the answer did not say where it is",
-                       method=response.method, path=response.path)  # fmt: skip
+        where = record or response.headers.get("Location")
+        if not where:
+            raise APIError(response.status_code, "no_location",
+                           "the record was created but the answer did not say where it is",
+                           method=response.method, path=response.path)  # fmt: skip
+        try:
+            return self._reread(record) if record else _as_record(self._get(where).json(), where)
+        except KountaError as exc:
+            raise TransportError(
+                f"Creating {what} worked, but reading it back from {urlsplit(where).path} failed "
+                f"({type(exc).__name__}): do not send it again; read it with Kounta.get({urlsplit(where).path!r})."
+            ) from None
 
     def _update(self, path: str, changes: Mapping[str, Any], *, record: str | None = None) -> dict[str, Any]:
         """PUT ``changes`` (idempotent: retried by the transport); returns the updated record

@@ -98,17 +98,6 @@ def test_credentials__reprs_and_namespace():
         BasicCredentials("id", "")
 
 
-def test_credentials__a_distrusted_company_is_a_hint_until_the_api_confirms_it():
-    oauth = OAuthCredentials(Token("acc-SECRET", "ref-SECRET", company_id=3), client_id="c", client_secret="s")
-    oauth.distrust()  # what Kounta does with every credentials it is given
-    assert oauth.cache_namespace is None and oauth.company_id == 3
-    with pytest.raises(ConfigError, match=r"reach company 4 \(Other Co\), not company 3"):
-        oauth.verify_company(4, "Other Co")
-    assert oauth.cache_namespace is None
-    oauth.verify_company(3)
-    assert oauth.cache_namespace == "company-3" and oauth.verified
-
-
 def test_credentials__refresh_without_refresh_token_is_token_expired(fake):
     import requests
 

@@ -74,7 +74,7 @@ class FakeKounta:
             records = RecordList(records[:limit], records.meta["endpoint"], records.meta["filters"])
         return records
 
-    def details(self, listing: Any, *, name: str) -> Any:
+    def details(self, listing: Any, *, name: str, listed_now: bool = False) -> Any:
         for item in listing:
             yield self.read(name, id=item.get("id_str") or item["id"])
 

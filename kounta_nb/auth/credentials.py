@@ -3,13 +3,9 @@ which API answers mean "the access token is no longer good".
 
 Nothing here ever puts a token or secret into a ``repr``, a log line or an exception message.
 
-The company: credentials built with a company (``company_id=``, a token that names one) are
-taken at their word — that is what the transport's own tests and tools do. The client never is:
-:class:`~kounta_nb.client.Kounta` marks its credentials unverified (:meth:`Credentials.distrust`),
-so the company is only a *hint* until ``/companies/me`` answers; :meth:`Credentials.verify_company`
-checks the hint against it (a mismatch is a ConfigError), and until then
-:attr:`Credentials.cache_namespace` is None, so nothing is read from or stored in the HTTP cache
-on a guess.
+``company_id`` is what the credentials claim (a saved token's company, a ``company_id=`` hint);
+the transport trusts only the company ``/companies/me`` names for the cache, and the client turns
+a claim that disagrees with it into a ConfigError.
 """
 
 from __future__ import annotations
@@ -70,23 +66,16 @@ class Credentials(ABC):
     """How requests are authorised: :class:`BasicCredentials` or :class:`OAuthCredentials`."""
 
     kind: ClassVar[Literal["basic", "oauth"]]
-    #: Whether :attr:`company_id` is the one the API confirmed.
-    verified: bool = False
     _company_id: int | None = None
 
     @property
     def company_id(self) -> int | None:
-        """The company these credentials reach: a hint until :meth:`verify_company` confirms it."""
+        """The company these credentials claim to reach (learned from ``/companies/me``)."""
         return self._company_id
 
     @company_id.setter
     def company_id(self, value: int | None) -> None:
         self._company_id = value
-        self.verified = value is not None
-
-    def distrust(self) -> None:
-        """Treat the company as a hint until :meth:`verify_company` (the client calls this)."""
-        self.verified = False
 
     @abstractmethod
     def authorization(self) -> str:
@@ -115,28 +104,11 @@ class Credentials(ABC):
         """The API's per-minute limit for this kind of credentials (kounta-api.md §3)."""
         return settings.RATE_LIMIT_BASIC if self.kind == "basic" else settings.RATE_LIMIT_OAUTH
 
-    def verify_company(self, company_id: int, name: str | None = None) -> None:
-        """Record the company the API says these credentials reach (``/companies/me``).
-
-        A hint that disagrees (a saved token filed under another company, a wrong
-        ``company_id=``) is a ConfigError: the client must never read one company's cache, or
-        file its token, under another's id.
-        """
-        hint = self.company_id
-        if hint is not None and int(hint) != int(company_id):
-            called = f" ({name})" if name else ""
-            raise ConfigError(
-                f"These credentials reach company {company_id}{called}, not company {hint}: "
-                "drop the company_id hint or log in to the company you meant."
-            )
-        self.company_id = int(company_id)
-        self.verified = True
-
     @property
     def cache_namespace(self) -> str | None:
         """Stable per company (``"company-123"``), never derived from a token; ``None`` until the
-        API confirmed the company, in which case nothing may be read from or stored in a cache."""
-        return f"company-{self.company_id}" if self.verified and self.company_id is not None else None
+        company is known."""
+        return f"company-{self.company_id}" if self.company_id is not None else None
 
 
 class BasicCredentials(Credentials):
@@ -184,7 +156,6 @@ class OAuthCredentials(Credentials):
         self.token_url = token_url
         self.on_refresh = on_refresh
         self._lock = threading.Lock()
-        self.verified = token.company_id is not None
 
     @property
     def token(self) -> Token:
@@ -198,7 +169,6 @@ class OAuthCredentials(Credentials):
     @company_id.setter
     def company_id(self, value: int | None) -> None:
         self._token.company_id = value
-        self.verified = value is not None
 
     def authorization(self) -> str:
         token = self._token
