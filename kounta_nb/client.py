@@ -337,11 +337,11 @@ class Kounta(Connectors, NamedReads, Writes):
 
     def _order_pages(self, query: OrderQuery, *, max_pages: int | None = None) -> Iterator[tuple[Page, list[dict[str, Any]]]]:
         """Every page of the query's windows, newest first, with the records inside the exact
-        period. ``max_pages`` counts pages that hold orders (a window with none costs one request
-        and is not counted, so ``max_pages=1`` is still "the newest page of orders")."""
+        period. With ``max_pages`` (the newest few pages: a probe, a preview) the period is one
+        window, so ``max_pages=1`` is still "the newest page of orders"."""
         company = self.verify_company()
         pages = 0
-        for window in query.windows(datetime.now(self.tz)):
+        for window in query.windows(datetime.now(self.tz), cut=max_pages is None):
             left = None if max_pages is None else max_pages - pages
             if left is not None and left <= 0:
                 return

@@ -250,6 +250,19 @@ class Table:
     description: str
     needs: str | None = None
 
+    @property
+    def filters(self) -> tuple[str, ...]:
+        """The filters ``tables.fetch`` takes for this table (besides ``limit`` and ``site``)."""
+        if self.name == "order":
+            return ("id", "sale_number", "part")
+        row = CATALOGUE[self.endpoint]
+        return ORDER_FILTERS if row.name == "orders" else row.filters
+
+    @property
+    def detail(self) -> str | None:
+        """The endpoint each full record is read from, when list items lack :attr:`needs`."""
+        return CATALOGUE[self.endpoint].detail if self.needs is not None else None
+
 
 #: Tables that are not one endpoint's records as they come: children of full records.
 _VIEWS: tuple[Table, ...] = (
@@ -488,7 +501,7 @@ class OrderQuery:
         """The same query over another period."""
         return dataclasses.replace(self, since=since, until=until)
 
-    def windows(self, now: datetime) -> tuple[OrderQuery, ...]:
+    def windows(self, now: datetime, *, cut: bool = True) -> tuple[OrderQuery, ...]:
         """The query cut into windows on stable boundaries, newest first.
 
         Past days never change their boundaries, so re-running a relative period (``7d``) asks
@@ -497,7 +510,8 @@ class OrderQuery:
         before ``since``), today up to the start of the current hour, and the current hour
         onwards (no upper bound while ``until`` is not in the past). Records outside
         ``[since, until)`` must then be dropped with :meth:`contains`. A query with ``created``
-        is a single day already and stays one window.
+        is a single day already and stays one window; ``cut=False`` gives one window over the
+        same stable bounds (for a walk of the newest few pages only).
         """
         if self.created is not None:
             return (self,)
@@ -514,7 +528,7 @@ class OrderQuery:
         else:
             day = _local_midnight(self.until, self.tz)
             hi = day if day == self.until else day + timedelta(days=1)
-        cuts = sorted({today, hour})
+        cuts = sorted({today, hour}) if cut else []
         bounds = [lo] + [c for c in cuts if (lo is None or c > lo) and (hi is None or c < hi)] + [hi]
         parts = [self.between(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
         return tuple(reversed(parts))

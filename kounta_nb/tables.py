@@ -60,13 +60,6 @@ def resource(name: str) -> Table:
     return table(name)
 
 
-def _filters_of(t: Table) -> tuple[str, ...]:
-    if t.name == "order":
-        return ("id", "sale_number", "part")
-    row = CATALOGUE[t.endpoint]
-    return ORDER_FILTERS if row.name == "orders" else row.filters
-
-
 def fetch(client: Any, resource_name: str, *, progress: bool = False, full: bool = False,
           **filters: Any) -> pd.DataFrame:  # fmt: skip
     """Fetch ``resource_name`` through ``client`` and return its typed DataFrame.
@@ -83,7 +76,7 @@ def fetch(client: Any, resource_name: str, *, progress: bool = False, full: bool
     if not isinstance(full, bool):
         raise ConfigError(f"full must be True or False, not {full!r}.")
     given = {k: v for k, v in filters.items() if v is not None}
-    own = _filters_of(t)
+    own = t.filters
     check_filters(t.name, given, own + _COMMON + _SCOPE)
     ignored = sorted(k for k in _SCOPE if k in given and k not in own)
     for key in ignored:

@@ -139,6 +139,10 @@ def test_order_query__windows_of_past_periods_and_single_days():
         {"created_gte": "2026-05-29T00:00:00+10:00", "created_lt": "2026-05-29T10:00:00+10:00"}]
     one_day = OrderQuery.parse({"created": "2026-05-02"}, tz=SYD, now=NOW)
     assert one_day.windows(NOW) == (one_day,)
+    assert [w.params() for w in q.windows(NOW, cut=False)] == [{"created_gte": "2026-05-01T00:00:00+10:00",
+                                                                 "created_lt": "2026-05-04T00:00:00+10:00"}]
+    whole = OrderQuery.parse({"since": "7d"}, tz=SYD, now=NOW).windows(NOW, cut=False)
+    assert [w.params() for w in whole] == [{"created_gte": "2026-05-22T00:00:00+10:00"}]
     at_midnight = datetime(2026, 5, 29, 0, 10, tzinfo=SYD)
     assert len(OrderQuery.parse({"since": "2d"}, tz=SYD, now=at_midnight).windows(at_midnight)) == 2
 

@@ -38,8 +38,10 @@ def _interrupt_after(calls: int, original):
 def test_ctrl_c__lines_keeps_the_orders_fetched_so_far(connected, monkeypatch, capsys):  # noqa: F811
     client = magics_of(connected).session.client
     full = run(connected, "%kounta lines --since 2d --site TLB --limit 8")
-    patched, count = _interrupt_after(3, client.order)
-    monkeypatch.setattr(client, "order", patched)
+    # the first run cached these orders and the list proves them current: make them be fetched
+    monkeypatch.setattr(client.transport, "cached", lambda *args, **kwargs: None)
+    patched, count = _interrupt_after(3, client._record)  # each full order is one _record read
+    monkeypatch.setattr(client, "_record", patched)
     capsys.readouterr()
     result = connected.run_cell("df = %kounta lines --since 2d --site TLB --limit 8", store_history=False)
     captured = capsys.readouterr()
