@@ -110,6 +110,23 @@ class NamedReads:
         """One staff member (``"me"`` for the credentials' own)."""
         return self._record("staff_member", id=id)
 
+    def people(self, **filters: Any) -> RecordList:
+        """People: the legacy record behind each customer and staff member (abridged list items)."""
+        return self._records("people", **filters)
+
+    def person(self, id: int) -> dict[str, Any]:
+        """One person."""
+        return self._record("person", id=id)
+
+    def addresses(self, *, site: int | str | None = None, customer: int | None = None,
+                  **filters: Any) -> RecordList:  # fmt: skip
+        """The addresses of one site or one customer."""
+        return self._records("addresses", site=site, customer=customer, **filters)
+
+    def address(self, id: int, *, site: int | str | None = None, customer: int | None = None) -> dict[str, Any]:
+        """One address of a site or a customer."""
+        return self._record("address", id=id, site=site, customer=customer)
+
     def shifts(self, **filters: Any) -> RecordList:
         """Shifts of one local day (``date=``) or since a day (``since=``), optionally of one
         ``site`` and/or ``staff`` member."""

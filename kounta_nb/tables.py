@@ -86,7 +86,8 @@ def fetch(client: Any, resource_name: str, *, progress: bool = False, full: bool
     limit = _limit(given.pop("limit", None))
     row = CATALOGUE[t.endpoint]
     one_of = row.needs_one_of
-    if len(one_of) > 1 and sum(n in given for n in one_of) != 1:
+    every_site = row.per_site and not any(n in given for n in ("site", *one_of))
+    if len(one_of) > 1 and sum(n in given for n in one_of) != 1 and not every_site:
         example = " (e.g. --since 7d)" if "since" in one_of else ""
         raise ConfigError(f"{t.name} need exactly one of {' or '.join(n + '=' for n in one_of)}{example}.")
     if row.name == "orders":
@@ -97,7 +98,7 @@ def fetch(client: Any, resource_name: str, *, progress: bool = False, full: bool
         df, info = _one_order(client, given, tz)
     elif row.kind == "detail":
         df, info = frames.frame(t.kind, [client.read(row.name, **given)], tz=tz), {"endpoint": row.name}
-    elif row.per_site and "site" not in given:
+    elif every_site:
         df, info = _every_site(client, row, t, given, tz)
     else:
         records = client.read(row.name, **given, limit=limit)

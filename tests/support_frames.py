@@ -226,6 +226,8 @@ def rich_records() -> dict[str, list[dict[str, Any]]]:
                 "checked_at": "2026-05-29T11:20:00+10:00",
             }
         ],
+        "people": [load("tanda-kounta/person.json")],
+        "addresses": [load("tanda-kounta/address.json")],
     }
 
 

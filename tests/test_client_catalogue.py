@@ -37,7 +37,7 @@ def _first(k: Kounta, name: str, **filters: Any) -> dict[str, Any]:
 def sample_filters(k: Kounta, row: Endpoint) -> dict[str, Any]:
     """Values for the placeholders of the row's first template (and its required filters)."""
     required = re.findall(r"\{(\w+)\}", re.sub(r"\[[^\]]*\]", "", row.paths[0]))
-    needed = [*required, *(n for n in row.needs_one_of[:1] if n not in required)]
+    needed = [*(n for n in row.needs_one_of[:1] if n not in required), *required]
     out: dict[str, Any] = {}
     for name in needed:
         if name == "site":
@@ -55,8 +55,7 @@ def sample_filters(k: Kounta, row: Endpoint) -> dict[str, Any]:
                 parent = row.paths[0].split("/")[0]
                 lister = next(r for r in CATALOGUE.values() if re.sub(r"\[[^\]]*\]", "", r.paths[0]) == parent)
             extra = {"since": DAY} if lister.name in ("orders", "reconciliations") else {}
-            if lister.needs_one_of:
-                extra = {lister.needs_one_of[0]: DAY}
+            extra |= {n: out[n] for n in lister.filters if n in out}  # the same scope (site=…)
             item = _first(k, lister.name, **{**sample_filters(k, lister), **extra})
             out["id"] = item.get("id_str") or item["id"]
     return out

@@ -95,6 +95,10 @@ EXPECTED_DTYPES: dict[str, dict[str, str]] = {
                 "registers_limit": "Int64", "created_at": "datetime64[us, UTC]"},
     "site_status": {"site_id": "Int64", "online": "boolean", "registers_count": "Int64",
                     "registers_online": "Int64", "last_sale_at": "datetime64[us, UTC]"},
+    "people": {"id": "Int64", "customer_id": "Int64", "staff_id": "Int64",
+               "email_addresses": STR_LIST, "phone_numbers": STR_LIST,
+               "updated_at": "datetime64[us, UTC]"},
+    "addresses": {"id": "Int64", "people_id": "Int64", "lines": "string", "postal_code": "string"},
 }  # fmt: skip
 
 KINDS_REQUIRED = {

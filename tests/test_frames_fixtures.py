@@ -28,6 +28,10 @@ FIXTURE_KINDS: dict[str, dict[str, int]] = {
     "kounta-python/income_account_amount.json": {"reconciliation_income": 1},
     "kounta-python/inventory.json": {"inventory": 1},
     "kounta-python/line.json": {"lines": 1},
+    "tanda-kounta/address.json": {"addresses": 1},
+    "tanda-kounta/addresses.json": {"addresses": 2},
+    "tanda-kounta/people.json": {"people": 2},
+    "tanda-kounta/person.json": {"people": 1},
     "kounta-python/order.json": {"orders": 1, "lines": 0, "payments": 0, "options": 0},
     "kounta-python/payment.json": {"payments": 1},
     "kounta-python/payment_method.json": {"payment_methods": 1},
@@ -83,10 +87,6 @@ NOT_FRAMES: dict[str, str] = {
     "kounta-python/checkin.json": "check-in request body: no readable endpoint in kounta-api.md",
     "kounta-python/address.json": "addresses are embedded and flattened into their owner",
     "kounta-python/location.json": "site sub-object, flattened into sites.latitude/longitude",
-    "tanda-kounta/address.json": "legacy /people addresses: not in kounta-api.md §4",
-    "tanda-kounta/addresses.json": "legacy /people addresses: not in kounta-api.md §4",
-    "tanda-kounta/people.json": "legacy /people endpoint: not in kounta-api.md §4",
-    "tanda-kounta/person.json": "legacy /people endpoint: not in kounta-api.md §4",
 }
 
 

@@ -170,6 +170,13 @@ class FakeKounta:
     def price_lists(self) -> RecordList:
         return RecordList(load("tanda-kounta/price_lists.json"), "price_lists", {})
 
+    def people(self) -> RecordList:
+        return RecordList(load("tanda-kounta/people.json"), "people", {})
+
+    def addresses(self, **filters: Any) -> RecordList:
+        self._log("addresses", **filters)
+        return RecordList(load("tanda-kounta/addresses.json"), "addresses", filters)
+
     def payment_methods(self) -> RecordList:
         return RecordList([load("kounta-python/payment_method.json")], "payment_methods", {})
 
@@ -183,6 +190,7 @@ REQUIRED = {
 
 FILTERS: dict[str, dict[str, Any]] = {
     "order": {"id": next(iter(FakeKounta().full_orders))},
+    "addresses": {"site": 101},
     "shifts": {"date": "2013-04-29"},
     "breaks": {"since": "2013-04-01"},
 }

@@ -223,6 +223,14 @@ _BY_KIND: dict[str, str] = {
     "site_status.registers_online": "registers online now",
     "site_status.last_sale_at": "time of the last sale (tz-aware)",
     "site_status.checked_at": "when the status was checked (tz-aware)",
+    "people.customer_id": "the customer this person is (NA for staff)",
+    "people.phone_numbers": "every phone number; NA when the record does not carry them (list items)",
+    "addresses.people_id": "the person (GET /people) the address belongs to; NA for a site's",
+    "addresses.lines": "address lines joined with ', '",
+    "addresses.city": "the city or suburb",
+    "addresses.zone": "state or region",
+    "addresses.postal_code": "postcode (text)",
+    "addresses.country": "the country code, e.g. AU",
 }
 
 _ADDRESS = {

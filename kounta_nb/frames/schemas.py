@@ -648,12 +648,47 @@ SITE_STATUS = Schema(
     ),
 )
 
+PEOPLE = Schema(
+    "people",
+    "one row per person (GET /people: the legacy record behind a customer or staff member)",
+    (
+        Col("id", "id", "id"),
+        Col("first_name", "str", "first_name"),
+        Col("last_name", "str", "last_name"),
+        Col("customer_id", "id", "customer_id"),
+        Col("staff_id", "id", "staff_id"),
+        Col("primary_email_address", "str", "primary_email_address"),
+        Col("email_addresses", "list", "email_addresses[]", item="str"),
+        Col("phone_numbers", "list", "phone_numbers[].number", item="str"),
+        Col("image", "str", "image"),
+        *_summary("addresses"),
+        *_address("shipping_address"),
+        *_address("postal_address"),
+        Col("created_at", "timestamp", "created_at"),
+        Col("updated_at", "timestamp", "updated_at"),
+    ),
+)
+
+ADDRESSES = Schema(
+    "addresses",
+    "one row per address (GET /sites/{s}/addresses, /customers/{c}/addresses)",
+    (
+        Col("id", "id", "id"),
+        Col("people_id", "id", "people_id"),
+        Col("lines", "join", "lines[]"),
+        Col("city", "str", "city"),
+        Col("zone", "str", "zone"),
+        Col("postal_code", "str", "postal_code"),
+        Col("country", "str", "country"),
+    ),
+)
+
 SCHEMAS: dict[str, Schema] = {
     s.kind: s
     for s in (
         ORDERS, LINES, PAYMENTS, OPTIONS, PRODUCTS, PRODUCT_PRICES, PRODUCT_CATEGORIES, SITES,
         REGISTERS, CUSTOMERS, STAFF, SHIFTS, BREAKS, TAXES, CATEGORIES, INVENTORY,
         RECONCILIATIONS, RECONCILIATION_TAKINGS, RECONCILIATION_INCOME, WEBHOOKS, PRICE_LISTS,
-        PRICE_LIST_PRODUCTS, PAYMENT_METHODS, COMPANY, SITE_STATUS,
+        PRICE_LIST_PRODUCTS, PAYMENT_METHODS, COMPANY, SITE_STATUS, PEOPLE, ADDRESSES,
     )
 }  # fmt: skip
