@@ -63,7 +63,7 @@ COMMANDS: dict[str, frozenset[str]] = {
     **{name: frozenset({"out"}) for name in WRITE_COMMANDS},
     "<resource>": frozenset({
         "since", "until", "site", "status", "limit", "dry_run", "background", "out", "columns",
-        "yes", "to",
+        "yes", "to", "full",
     }),
 }  # fmt: skip
 
@@ -122,6 +122,8 @@ _ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                                                    "on_hold, accepted, rejected, submitted, or any"}),
     (("--limit",), {"metavar": "N", "help": "at most N rows (the newest)"}),
     (("--columns",), {"metavar": "A,B,C", "help": "only these columns, in this order"}),
+    (("--full",), {"nargs": 0, "help": "full records instead of the abridged list items (products, "
+                                       "customers, …): one request each, said first"}),
     (("--dry-run",), {"nargs": 0, "help": "show the requests a pull would make and its time; fetch nothing"}),
     (("--background",), {"nargs": 0, "help": "pull in the background; returns the PullJob (progress, "
                                               "resumable)"}),

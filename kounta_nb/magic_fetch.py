@@ -43,8 +43,6 @@ ALL_SITES = "all"
 #: ``--status any`` (or ``all``): every order status.
 ANY_STATUS = "any"
 ANY_STATUSES = (ANY_STATUS, "all")
-#: The status of order fetches when none is given (as ``tables.fetch`` and the pull engine).
-DEFAULT_STATUS = "complete"
 #: The first moment ``--dry-run`` and the time guard consider when no ``--since`` is given.
 _BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -101,7 +99,7 @@ class Fetcher:
         query = {key: value for key, value in query.items() if value is not None}
         if name in ORDER_RESOURCES and not args.yes:
             self._guard(client, name, query, limit)
-        frame = self._fetch(client, name, query, limit, tz)
+        frame = self._fetch(client, name, query, limit, tz, full=bool(args.full))
         if since is not None:
             save_choice(client.company_id, f"last:{name}", (until or datetime.now(tz)).isoformat())
         if self.m.options.timezone:
@@ -165,15 +163,17 @@ class Fetcher:
                               f"sites are: {listed or 'none'}.") from None
 
     def _status(self, name: str, wanted: Any) -> str | None:
+        """The status as given (``any`` for every status), None for the shared default: COMPLETE,
+        applied by ``tables.fetch`` and the pull engine alike."""
         if wanted is None:
-            return DEFAULT_STATUS if name in ORDER_RESOURCES else None
+            return None
         if name not in ORDER_RESOURCES:
             raise ConfigError(f"--status is for orders, lines, payments and options, not {name}.")
         from .endpoints import ORDER_STATUSES, normalise_status
 
         text = str(wanted).strip().lower()
         if text in ANY_STATUSES:
-            return None
+            return ANY_STATUS
         try:
             return normalise_status(text)
         except ConfigError:
@@ -239,7 +239,7 @@ class Fetcher:
             raise ConfigError("--dry-run and --background work for orders, lines and payments only.")
         if args.dry_run and args.background:
             raise ConfigError("--dry-run estimates a pull and --background starts one: choose one.")
-        extra = [opt for opt in ("columns", "yes", "limit", "to") if opt in args.given or opt in given]
+        extra = [opt for opt in ("columns", "yes", "limit", "to", "full") if opt in args.given or opt in given]
         if extra or args.args:
             what = ", ".join([f"--{opt}" for opt in extra] + list(args.args))
             raise ConfigError(f"A pull takes --since, --until, --site and --status only, not {what}.")
@@ -249,6 +249,8 @@ class Fetcher:
         last = text.lower() == LAST
         start: datetime | str = LAST if last else self._since(text, tz, name, client) or LAST
         until = self._until(given.get("until"), tz, None if last else start)  # type: ignore[arg-type]
+        # the pull engine's status: its default is the same COMPLETE; None there means every status
+        status = _default_status() if status is None else None if status == ANY_STATUS else status
         if args.dry_run:
             return pull.dry_run(client, start, until, site=site, status=status)
         return pull.pull_orders(client, start, until, site=site, status=status,
@@ -273,6 +275,9 @@ class Fetcher:
         if limit is not None and seconds(limit) <= max_wait:
             return
         listing = dict(query)
+        status = listing.pop("status", None) or _default_status()
+        if status != ANY_STATUS:  # Kounta.orders() lists every status unless asked
+            listing["status"] = status
         page = list(client.orders(**listing, max_pages=1))
         if len(page) < settings.PAGE_SIZE:
             return
@@ -301,13 +306,15 @@ class Fetcher:
 
     # -- the fetch, keeping what Ctrl-C interrupts ---------------------------------------------------
 
-    def _fetch(self, client: Any, name: str, query: dict[str, Any], limit: int | None, tz: tzinfo) -> Any:
+    def _fetch(self, client: Any, name: str, query: dict[str, Any], limit: int | None, tz: tzinfo,
+               *, full: bool = False) -> Any:
         from . import frames, tables
 
         res = tables.resource(name)
         with _recording(client) as seen:
             try:
-                return tables.fetch(client, name, progress=self.m.options.progress, limit=limit, **query)
+                return tables.fetch(client, name, progress=self.m.options.progress, full=full, limit=limit,
+                                    **query)
             except KeyboardInterrupt:
                 records = _kept(seen, res, query)
         frame = frames.frame(res.kind, records, tz=client.tz)
@@ -321,6 +328,13 @@ class Fetcher:
               "(attrs['meta']['partial'] is True); run it again for all of them, or pull them with "
               "--background (resumable).")
         return frame
+
+
+def _default_status() -> str:
+    """The one default of order tables and pulls (COMPLETE), as ``tables`` declares it."""
+    from .tables import DEFAULT_ORDER_STATUS
+
+    return DEFAULT_ORDER_STATUS
 
 
 def moment(text: str, tz: tzinfo, what: str, *, end: bool = False, now: datetime | None = None) -> datetime:

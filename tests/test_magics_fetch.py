@@ -37,23 +37,26 @@ def _interrupt_after(calls: int, original):
 
 def test_ctrl_c__lines_keeps_the_orders_fetched_so_far(connected, monkeypatch, capsys):  # noqa: F811
     client = magics_of(connected).session.client
-    full = run(connected, "%kounta lines --since 2d --site TLB --limit 8")
-    # the first run cached these orders and the list proves them current: make them be fetched
+    # orders already in the HTTP cache and proven current by the list are not fetched again:
+    # make each one a request, so the interruption lands among the full-order reads
     monkeypatch.setattr(client.transport, "cached", lambda *args, **kwargs: None)
     patched, count = _interrupt_after(3, client._record)  # each full order is one _record read
     monkeypatch.setattr(client, "_record", patched)
     capsys.readouterr()
-    result = connected.run_cell("df = %kounta lines --since 2d --site TLB --limit 8", store_history=False)
+    result = connected.run_cell("df = %kounta lines --since 2d --site TLB --limit 100", store_history=False)
     captured = capsys.readouterr()
     assert result.error_in_exec is None and "Traceback" not in captured.out + captured.err
     out = [line for line in captured.out.splitlines() if line.strip()]
     assert len(out) == 1 and out[0].startswith("Interrupted: kept the ") and "--background" in out[0]
     df = connected.user_ns["df"]
     assert df.attrs["meta"]["partial"] is True and count["n"] == 4
-    kept_orders = set(df["order_id"].astype(int))
-    assert len(kept_orders) == 3 and kept_orders <= set(full["order_id"].astype(int))
-    expected = full[full["order_id"].astype(int).isin(kept_orders)]
-    assert len(df) == len(expected) and list(df.columns) == list(full.columns)
+    kept_orders = set(df["order_id"])
+    assert len(kept_orders) == 3
+    monkeypatch.undo()
+    for order_id in kept_orders:
+        whole = run(connected, f"%kounta order id={order_id}")
+        assert len(whole) == (df["order_id"] == order_id).sum()
+        assert list(whole.columns) == list(df.columns)
 
 
 def test_ctrl_c__an_order_list_keeps_the_pages_listed(connected, monkeypatch, capsys):  # noqa: F811
@@ -276,3 +279,42 @@ def test_pull_error_raised_by_wait_is_one_line(shell, capsys):  # noqa: F811
     assert isinstance(result.error_in_exec, PullError) and "Traceback" not in captured.err
     lines = [line for line in captured.err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("PullError: "), captured.err
+
+
+# -- offline mode and full records ------------------------------------------------------------------------
+
+
+def test_offline__a_stale_result_says_how_old_in_one_line(shell, capsys):  # noqa: F811
+    from kounta_nb.sandbox.server import start_sandbox
+
+    run(shell, "%config Kounta.max_retries = 0")
+    run(shell, "%config Kounta.offline = True")
+    fresh = start_sandbox(seed=7, months=1)
+    magics_of(shell).session.sandbox_handle = fresh
+    try:
+        run(shell, "%kounta sandbox")
+        assert magics_of(shell).session.client.transport.offline is True
+        first = run(shell, "%kounta sites")
+        assert first.attrs["meta"]["stale"] is False
+    finally:
+        fresh.stop()
+        magics_of(shell).session.sandbox_handle = None
+    capsys.readouterr()
+    df = run(shell, "%kounta sites")
+    captured = capsys.readouterr()
+    assert df.attrs["meta"]["stale"] is True and list(df["id"]) == list(first["id"])
+    out = [line for line in captured.out.splitlines() if line.strip() and not line.startswith(("Out", " "))]
+    stale = [line for line in out if line.startswith("Offline:")]
+    assert len(stale) == 1 and " old (fetched " in stale[0]
+    err = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("KountaWarning: Offline mode"), captured.err
+    assert "Traceback" not in captured.out + captured.err
+    run(shell, "%kounta status")
+    assert "Offline mode: on" in capsys.readouterr().out
+
+
+def test_full__fetches_the_full_records_the_list_leaves_out(connected):  # noqa: F811
+    abridged = run(connected, "%kounta products --limit 3")
+    full = run(connected, "%kounta products --full --limit 3")
+    assert abridged["category_ids"].isna().all()
+    assert full["category_ids"].notna().all() and list(full["id"]) == list(abridged["id"])
