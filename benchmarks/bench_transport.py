@@ -69,7 +69,7 @@ def _open_times(path: Path, rounds: int = 5) -> tuple[float, float]:
         ours.append(time.perf_counter() - t0)
         cache.close()
         t0 = time.perf_counter()
-        session = CachedSession(str(path), backend="sqlite", wal=True)
+        session: Any = CachedSession(str(path), backend="sqlite", wal=True)
         bare.append(time.perf_counter() - t0)
         session.close()
     return statistics.median(ours), statistics.median(bare)
