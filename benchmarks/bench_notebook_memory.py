@@ -29,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "02-six-months-of-sales.ipynb"
-#: What Binder gives a session at most (mybinder.org: 1–2 GB).
+#: What Binder gives a session at most (mybinder.org: 1–2 GB), in MiB.
 BUDGET_MB = 2048.0
 
 
@@ -124,7 +124,7 @@ def report(runs: list[Run]) -> str:
         f"`{NOTEBOOK.relative_to(ROOT)}` executed with nbclient; kernel VmHWM from /proc "
         "(the embedded sandbox runs inside the kernel, as on Binder).",
         "",
-        "| run | wall time | kernel peak RSS | × fast run | × after imports | share of 2 GB | cache on disk |",
+        "| run | wall time | kernel peak RSS | × fast run | × after imports | share of 2 GiB | cache on disk |",
         "|-----|-----------|-----------------|------------|-----------------|---------------|---------------|",
     ]
     for run in runs:
@@ -133,7 +133,8 @@ def report(runs: list[Run]) -> str:
             f"{run.peak_mb / run.after_imports_mb:.1f} | {run.peak_mb / BUDGET_MB:.0%} | {run.cache_mb:,.0f} MiB |"
         )
     out.append("")
-    out.append(f"after imports (fixed cost): {base.after_imports_mb:,.0f} MiB. ")
+    out.append(f"after imports (fixed cost): {base.after_imports_mb:,.0f} MiB.")
+    out.append("")
     for run in runs:
         peak = run.peak_cell()
         out.append(f"{run.mode}: peak reached in cell {peak.index} (`{peak.first_line}`); {run.headline}")
