@@ -300,8 +300,9 @@ class Fetcher:
     def _dry_run(client: Any, listing: dict[str, Any]) -> tuple[int, str]:
         from . import pull
 
+        # a rough size is enough to decide "would this take long?": a small budget of requests
         estimate = pull.dry_run(client, listing.get("since") or _BEGINNING, listing.get("until"),
-                                site=listing.get("site"), status=listing.get("status"))
+                                site=listing.get("site"), status=listing.get("status"), budget=40)
         return int(estimate.orders), f"by a dry run, {estimate.method}"
 
     # -- the fetch, keeping what Ctrl-C interrupts ---------------------------------------------------

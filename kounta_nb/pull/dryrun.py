@@ -243,23 +243,34 @@ class _DryRun:
         return empty_until
 
     def sample(self, start: float, end: float, first_day: date, last_day: date) -> Estimate:
-        exact = 0
-        frame_first, frame_last = first_day, last_day
-        if start > self.midnight(first_day):  # the period starts inside its first day
-            exact += self.count(start, self.midnight(first_day + timedelta(days=1)))
-            frame_first = first_day + timedelta(days=1)
-        if end < self.midnight(last_day + timedelta(days=1)):  # ... or ends inside its last day
-            exact += self.count(self.midnight(last_day), end)
-            frame_last = last_day - timedelta(days=1)
+        head = start > self.midnight(first_day)  # the period starts inside its first day
+        tail = end < self.midnight(last_day + timedelta(days=1))  # ... or ends inside its last day
+        frame_first = first_day + timedelta(days=1) if head else first_day
+        frame_last = last_day - timedelta(days=1) if tail else last_day
         frame = [frame_first + timedelta(days=i) for i in range((frame_last - frame_first).days + 1)]
         days = (last_day - first_day).days + 1
         strata = _Strata(frame, self.rng)
-        for weekday in strata.weekdays():
-            for _ in range(2):
-                self.draw(strata, weekday)
+        budget = self.budget if self.budget is not None else math.inf
+        for _ in range(2):  # a day of each weekday from the earlier half of the span, then the later
+            for weekday in self.rng.sample(strata.weekdays(), len(strata.weekdays())):
+                if self.requests < budget:
+                    self.draw(strata, weekday)
         per_day = max(1.0, strata.mean_day() / settings.PAGE_SIZE + 0.5)
-        budget = self.budget if self.budget is not None else math.ceil(BUDGET_DAYS * per_day)
-        if self.requests + strata.unsampled() * per_day <= budget:
+        if self.budget is None:
+            budget = math.ceil(BUDGET_DAYS * per_day)
+        # the partial first and last days: listed when affordable, else a share of an average day
+        exact, rough, rough_var = 0, 0.0, 0.0
+        for wanted, lo, hi in ((head, start, self.midnight(first_day + timedelta(days=1))),
+                               (tail, self.midnight(last_day), end)):
+            if not wanted:
+                continue
+            if self.requests + per_day <= budget:
+                exact += self.count(lo, hi)
+            else:
+                share = strata.mean_day() * (hi - lo) / _DAY
+                rough += share
+                rough_var += share * share
+        if not rough and self.requests + strata.unsampled() * per_day <= budget:
             # listing the rest costs no more than sampling on would: count every day instead
             for weekday in strata.weekdays():
                 while strata.unsampled(weekday):
@@ -267,16 +278,16 @@ class _DryRun:
             return self.exact(exact + strata.counted(), f"counted: every page of {days} days listed", days=days)
         while self.requests < budget:
             est, var, df = strata.estimate()
-            half = t_quantile(self.confidence, df) * math.sqrt(var)
-            if half <= self.precision * (est + exact):
+            half = t_quantile(self.confidence, df) * math.sqrt(var + rough_var)
+            if half <= self.precision * (est + exact + rough):
                 break
             useful = strata.most_useful()
             if useful is None:
                 break
             self.draw(strata, useful)
         est, var, df = strata.estimate()
-        half = t_quantile(self.confidence, df) * math.sqrt(var)
-        total = exact + est
+        half = t_quantile(self.confidence, df) * math.sqrt(var + rough_var)
+        total = exact + rough + est
         method = (f"estimated from {strata.sampled} of {len(frame)} whole days, stratified by weekday with a "
                   "trend over the span" + (", first/last day listed in full" if exact else ""))
         return self.result(int(round(total)), int(math.floor(max(total - half, exact))), int(math.ceil(total + half)),
@@ -392,10 +403,15 @@ class _Strata:
                 rel += sum((v / m - 1.0) ** 2 for v in open_days)
                 df += len(open_days) - 1
         pooled = max(rel / df if df else 0.0, CV_FLOOR**2)
+        drawn = [v for got in self.counts.values() for v in got.values() if v >= 0]
+        overall = sum(drawn) / len(drawn) if drawn else 0.0
         out = {}
         for w, (adjusted, mean, squares, size, n) in parts.items():
+            if n == 0:  # no day of this weekday drawn (a small budget): an average day, very unsure
+                out[w] = (overall, overall * overall, size, 0)
+                continue
             own = squares / (n - 1) if n > 1 else 0.0
-            out[w] = (adjusted, max(own, pooled * mean * mean) if n > 1 else 0.0, size, n)
+            out[w] = (adjusted, max(own, pooled * mean * mean), size, n)
         return out
 
     def estimate(self) -> tuple[float, float, float]:
@@ -403,10 +419,10 @@ class _Strata:
         total = var = spread = 0.0
         for adjusted, s2, size, n in self._spreads().values():
             total += size * adjusted
-            if 1 < n < size:
-                v = size * size * (1 - n / size) * s2 / n
+            if n < size:
+                v = size * size * (1 - n / size) * s2 / max(n, 1)
                 var += v
-                spread += v * v / (n - 1)
+                spread += v * v / max(n - 1, 1)
         return total, var, (var * var / spread if spread > 0 else math.inf)
 
     def most_useful(self) -> int | None:
