@@ -373,3 +373,29 @@ def test_never_crash__odd_requests_get_proper_answers(sandbox, s):  # noqa: F811
         assert r.status_code in (200, 400), headers
     weird = s.put(api(sandbox, "companies/me/orders/1.json"), data=b"\xff\xfe", headers={"Content-Type": "application/json"})
     assert weird.status_code in (400, 404)
+
+
+def test_never_crash__far_dates_huge_numbers_deep_bodies(fresh_sandbox):  # noqa: F811
+    s = basic_session(fresh_sandbox)
+    orders = api(fresh_sandbox, "companies/me/orders.json")
+    everything = s.get(orders, params={"created_lte": "9999-12-31"})
+    assert everything.status_code == 200 and everything.json() == s.get(orders).json()
+    assert s.get(orders, params={"created_gt": "9999-12-31"}).json() == []
+    assert s.get(orders, params={"created": "0001-01-01"}).json() == []
+    assert s.get(orders, params={"created_lte": "9999-12-31T23:59:59-23:00"}).status_code == 200
+    assert s.get(api(fresh_sandbox, "companies/me/reconciliations/9999-12-31.json")).json() == []
+    assert s.get(api(fresh_sandbox, "companies/me/reconciliations/since/0001-01-01.json")).status_code == 200
+    json_type = {"Content-Type": "application/json"}
+    deep = s.put(api(fresh_sandbox, "companies/me/customers/5100001.json"), data=b"[" * 100_000, headers=json_type)
+    assert deep.status_code == 400 and "JSON" in deep.json()["error_description"]
+    huge = s.post(orders, json={"site_id": CAFE, "lines": [{"product_id": _a_product(s, fresh_sandbox, CAFE)["id"],
+                                                            "quantity": 1e308}]})
+    assert huge.status_code == 400 and "at most" in huge.json()["error_description"]
+    for body in ({"first_name": "A", "mobile": "1", "tags": 5}, {"first_name": ["A"], "mobile": "1"},
+                 {"first_name": "A", "email_addresses": "a@b.c"}):
+        r = s.post(api(fresh_sandbox, "companies/me/customers.json"), json=body)
+        assert r.status_code == 400 and "must be" in r.json()["error_description"], body
+    assert s.put(api(fresh_sandbox, f"companies/me/sites/{CAFE}.json"), json={"phone": 5}).status_code == 400
+    assert s.post(api(fresh_sandbox, "companies/me/categories.json"), json={"name": "X", "show_online": "yes"}
+                  ).status_code == 400
+    assert "500" not in fresh_sandbox.stats()["by_status"]

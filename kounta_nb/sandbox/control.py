@@ -92,5 +92,5 @@ def control(app: SandboxApp, req: Request) -> Reply:
             return _ok({"expired": app.tokens.expire_all()})
         app.business.clock.advance(float(body.get("advance", 0)))
         return _ok({"now": app.business.clock.now().isoformat()})
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         return render_error(ErrorReply(400, "invalid_request", str(exc)), True)

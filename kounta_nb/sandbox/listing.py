@@ -20,12 +20,12 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from .routing import ApiCall
-from .timeline import parse_iso, parse_moment
+from .routing import ApiCall, parse_day
+from .timeline import parse_moment
 from .web import JsonAnswer, bad_request, not_found
 
 __all__ = ["ORDER_ITEM", "PAGE_SIZE", "OrderQuery", "id_list", "order_item", "order_list", "page",
@@ -41,6 +41,9 @@ _VALUE_FILTERS = ("value", "value_gt", "value_gte", "value_lt", "value_lte")
 _BAD_CURSOR = "The start cursor is not valid; use the X-Next-Page URL as given."
 
 Bound = tuple[datetime | None, bool, datetime | None, bool]  # (low, inclusive, high, inclusive)
+#: A stored timestamp (always ISO-8601 with an offset, written by the sandbox): the plain stdlib
+#: parser, on the hot path of every list page (client input goes through timeline.parse_moment).
+_stamp = datetime.fromisoformat
 
 
 # -- pages ---------------------------------------------------------------------------------------
@@ -128,13 +131,18 @@ def order_item(order: dict) -> dict:
     return item
 
 
-def days_desc(company: Any, lo: datetime | None, hi: datetime | None) -> Iterator[date]:
-    """The company's local days from ``hi`` down to ``lo`` (within the history window)."""
+def days_desc(company: Any, lo: datetime | None, hi: datetime | None, *, hi_open: bool = False) -> Iterator[date]:
+    """The company's local days from ``hi`` down to ``lo`` (within the history window); with
+    ``hi_open`` a ``hi`` at local midnight (a bare-date bound) leaves its own day out."""
     tz = company.tz
     last = company.last_day()
     first = company.first_day
     if hi is not None:
-        last = min(last, hi.astimezone(tz).date())
+        local = hi.astimezone(tz)
+        top = local.date()
+        if hi_open and local == _midnight(top, tz):
+            top -= timedelta(days=1)
+        last = min(last, top)
     if lo is not None:
         first = max(first, lo.astimezone(tz).date())
     day = last
@@ -177,7 +185,7 @@ class OrderQuery:
             return False
         lo, lo_incl, hi, hi_incl = self.bounds
         if lo is not None or hi is not None:
-            t = parse_iso(o["created_at"])
+            t = _stamp(o["created_at"])
             if lo is not None and (t < lo or (t == lo and not lo_incl)):
                 return False
             if hi is not None and (t > hi or (t == hi and not hi_incl)):
@@ -197,17 +205,18 @@ class OrderQuery:
         company = self.company
         if "customer" in self.scope:
             found = [company.order(i) for i in company.order_ids_by(customer_id=self.scope["customer"])]
-            rows = sorted((((parse_iso(o["created_at"]), o["id"]), o) for o in found if o is not None and self.keep(o)),
+            rows = sorted((((_stamp(o["created_at"]), o["id"]), o) for o in found if o is not None and self.keep(o)),
                           key=lambda t: t[0], reverse=True)
             for key, o in rows:
                 if start_key is None or key <= start_key:
                     yield str(o["id"]), o
             return
-        lo, _, top, _ = self.bounds
+        lo, _, top, top_incl = self.bounds
+        top_open = not top_incl
         if start_key is not None and (top is None or start_key[0] < top):
-            top = start_key[0]
+            top, top_open = start_key[0], False
         sites = self.sites()
-        for day in days_desc(company, lo, top):
+        for day in days_desc(company, lo, top, hi_open=top_open):
             # Each site's day is ascending; walk them backwards from the cursor and merge, so a
             # page costs ~25 records instead of a whole day.
             merged = heapq.merge(*(_newest_first(company.orders_on(site, day), start_key) for site in sites),
@@ -240,7 +249,7 @@ class OrderQuery:
         hi_e = hi.timestamp() if hi is not None else None
         register, staff, status, vals = f.get("register"), f.get("staff"), self.status, self.values
         ids: list[int] = []
-        for day in days_desc(company, lo, hi):
+        for day in days_desc(company, lo, hi, hi_open=not hi_incl):
             found: list[tuple[float, int]] = []
             for site in self.sites():
                 for row in company.order_rows(site, day, totals=bool(vals)):
@@ -270,7 +279,7 @@ def order_list(call: ApiCall, status: str | None) -> JsonAnswer:
         anchor = company.order(int(raw)) if raw.isdigit() and len(raw) <= 20 else None
         if anchor is None:
             raise bad_request(_BAD_CURSOR)
-        start_key = (parse_iso(anchor["created_at"]), anchor["id"])
+        start_key = (_stamp(anchor["created_at"]), anchor["id"])
     return page(call, query.stream(start_key), order_item,
                 lambda: _OrderSequence(company, query.matching_ids()))
 
@@ -315,7 +324,7 @@ class _OrderSequence(Sequence[dict]):
 
 
 def _order_key(order: dict) -> tuple[datetime, int]:
-    return parse_iso(order["created_at"]), order["id"]
+    return _stamp(order["created_at"]), order["id"]
 
 
 def _newest_first(orders: list[dict], start_key: tuple[datetime, int] | None
@@ -327,15 +336,35 @@ def _newest_first(orders: list[dict], start_key: tuple[datetime, int] | None
         yield _order_key(order), order
 
 
+#: Bounds past what datetimes can hold (``created_lte=9999-12-31`` means "no upper bound").
+_FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+_FAR_FUTURE = datetime(9999, 12, 30, tzinfo=UTC)
+
+
 def _when(tz: Any, name: str, raw: str) -> tuple[datetime, date | None]:
     """A filter value as an aware datetime, and the day when it was a bare date."""
     try:
         if len(raw.strip()) == 10:
             day = date.fromisoformat(raw.strip())
-            return _midnight(day, tz), day
-        return parse_moment(raw, tz), None
+            return _clamped(_midnight(day, tz)), day
+        return _clamped(parse_moment(raw, tz)), None
     except ValueError:
         raise bad_request(f"{name} must be a date (2026-05-01) or a datetime (2026-05-01T14:00:00Z).") from None
+
+
+def _clamped(moment: datetime) -> datetime:
+    """``moment`` within the years the sandbox can compute with (any order lies between)."""
+    try:
+        return min(max(moment, _FAR_PAST), _FAR_FUTURE)
+    except OverflowError:  # an offset pushed it past year 1 or 9999
+        return _FAR_PAST if moment.year < 2000 else _FAR_FUTURE
+
+
+def _next_midnight(day: date, tz: Any) -> datetime:
+    try:
+        return _clamped(_midnight(day + timedelta(days=1), tz))
+    except OverflowError:
+        return _FAR_FUTURE
 
 
 def time_bounds(tz: Any, q: dict[str, str]) -> Bound:
@@ -347,7 +376,7 @@ def time_bounds(tz: Any, q: dict[str, str]) -> Bound:
         if raw is None or raw == "":
             continue
         t, day = _when(tz, name, raw)
-        following = _midnight(day + timedelta(days=1), tz) if day is not None else t
+        following = _next_midnight(day, tz) if day is not None else t
         if name == "created":
             lows.append((t, True))
             highs.append((following, False) if day is not None else (t, True))
@@ -437,9 +466,9 @@ def reconciliation_list(call: ApiCall, tail: list[str]) -> JsonAnswer:
         case []:
             pass
         case ["since", day]:
-            lo = _parse_day(day)
+            lo = parse_day(day)
         case [day]:
-            lo = hi = _parse_day(day)
+            lo = hi = parse_day(day)
         case _:
             raise not_found()
     sites = [f["site"]] if "site" in f else list(company.sites)
@@ -451,8 +480,14 @@ def reconciliation_list(call: ApiCall, tail: list[str]) -> JsonAnswer:
         anchor = company.reconciliation(start)
         if anchor is None:
             raise bad_request(_BAD_CURSOR)
-        start_key = (parse_iso(anchor["created_at"]), anchor["id"])
+        start_key = (_stamp(anchor["created_at"]), anchor["id"])
     tz = company.tz
+    # nothing lies outside the history window: clamp, so far-off dates cannot overflow
+    window = (company.first_day - timedelta(days=2), company.last_day() + timedelta(days=2))
+    if lo is not None:
+        lo = min(max(lo, window[0]), window[1])
+    if hi is not None:
+        hi = min(max(hi, window[0]), window[1])
     lo_dt = _midnight(lo, tz) if lo else None
     hi_dt = datetime(hi.year, hi.month, hi.day, 23, 59, 59, tzinfo=tz) if hi else None
     whole_top = hi_dt
@@ -468,9 +503,9 @@ def reconciliation_list(call: ApiCall, tail: list[str]) -> JsonAnswer:
         # A reconciliation closes a trading day that may run past midnight: look one day ahead.
         for day in days_desc(company, lo_dt, top + timedelta(days=1) if top else None):
             rows = [r for s in sites for r in call.app.reconciliations_on(company, s, day) if keep(r)]
-            rows.sort(key=lambda r: (parse_iso(r["created_at"]), r["id"]), reverse=True)
+            rows.sort(key=lambda r: (_stamp(r["created_at"]), r["id"]), reverse=True)
             for rec in rows:
-                key = (parse_iso(rec["created_at"]), rec["id"])
+                key = (_stamp(rec["created_at"]), rec["id"])
                 if cursor is not None and key > cursor:
                     continue
                 if lo is not None and key[0].astimezone(tz).date() < lo and day < lo:
@@ -480,10 +515,3 @@ def reconciliation_list(call: ApiCall, tail: list[str]) -> JsonAnswer:
                 yield str(rec["id"]), rec
 
     return page(call, stream(start_key, hi_dt), lambda r: r, lambda: [rec for _, rec in stream(None, whole_top)])
-
-
-def _parse_day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise not_found(f"{value!r} is not a date in YYYY-MM-DD form") from None

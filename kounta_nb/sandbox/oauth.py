@@ -385,7 +385,7 @@ class AuthorizeFlow:
         if "json" in content_type or text.startswith("{"):
             try:
                 data = json.loads(text or "{}")
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None
             if not isinstance(data, dict):
                 return None

@@ -49,11 +49,17 @@ def _bad(message: str) -> ErrorReply:
     return bad_request(message)
 
 
+#: No till rings up more than this (quantities, multipliers, dollars): keeps every total finite.
+_LARGEST = 1_000_000
+
+
 def _number(value: Any, name: str, *, positive: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _bad(f"{name} must be a number.")
     if positive and value <= 0:
         raise _bad(f"{name} must be greater than zero.")
+    if abs(value) > _LARGEST:
+        raise _bad(f"{name} must be at most {_LARGEST:,}.")
     return float(value)
 
 

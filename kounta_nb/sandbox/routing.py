@@ -21,7 +21,7 @@ from .web import ErrorReply, JsonAnswer, RawAnswer, Request, not_found
 if TYPE_CHECKING:
     from .app import SandboxApp
 
-__all__ = ["SCOPES", "STATUS_SEGMENTS", "ApiCall", "Answer", "Route", "resolve", "strip_scopes"]
+__all__ = ["SCOPES", "STATUS_SEGMENTS", "ApiCall", "Answer", "Route", "parse_day", "resolve", "strip_scopes"]
 
 Answer = JsonAnswer | RawAnswer
 #: Path segment → scope name (``sites/{s}/…`` scopes a request to a site).
@@ -77,7 +77,8 @@ def int_id(value: str) -> int:
     return int(value)
 
 
-def _day(value: str) -> date:
+def parse_day(value: str) -> date:
+    """A ``YYYY-MM-DD`` path segment, or 404."""
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -117,7 +118,7 @@ class Route:
                 value = _KINDS[kind or "id"](seg)
                 if value is None:
                     return None
-                params[name] = _day(value) if kind == "day" else value
+                params[name] = parse_day(value) if kind == "day" else value
             elif part != seg:
                 return None
         return params if len(segments) == len(self.pattern) else None

@@ -272,7 +272,7 @@ class Request:
         """The body as a JSON object, or a 400."""
         try:
             data = json.loads(self.body().decode("utf-8") or "null")
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise bad_request("The request body is not valid JSON.") from None
         if not isinstance(data, dict):
             raise bad_request("The request body must be a JSON object.")

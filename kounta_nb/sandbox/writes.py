@@ -100,6 +100,8 @@ def _update(call: ApiCall, table: dict[int, dict], record: dict, what: str,
                 raise bad_request(f"A {what} has no field {key!r}.")
             if isinstance(current[key], dict) and not isinstance(value, dict) and value is not None:
                 raise bad_request(f"The field {key!r} of a {what} must be an object.")
+            if current[key] is not None and value is not None and _kind(value) != _kind(current[key]):
+                raise bad_request(f"The field {key!r} of a {what} must be {_kind(current[key])}.")
             updated[key] = value
         if extra is not None:
             extra(updated, changes)
@@ -107,6 +109,40 @@ def _update(call: ApiCall, table: dict[int, dict], record: dict, what: str,
             updated["updated_at"] = write_stamp(call, current.get("updated_at"))
         table[record["id"]] = updated
     return updated
+
+
+def _kind(value: Any) -> str:
+    """The JSON type of a value, as a phrase for messages."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else "null"
+
+
+def _typed(body: dict, what: str, **kinds: str) -> None:
+    """400 unless each named field of ``body`` is null or of its kind (see :func:`_kind`); a kind
+    ``"a list of text"`` wants a list of strings."""
+    for key, kind in kinds.items():
+        value = body.get(key)
+        if value is None:
+            continue
+        ok = (all(isinstance(v, str) for v in value) if isinstance(value, list) else False) \
+            if kind == "a list of text" else _kind(value) == kind
+        if not ok:
+            raise bad_request(f"The field {key!r} of a {what} must be {kind}.")
+
+
+_CUSTOMER_KINDS = {**dict.fromkeys(("first_name", "last_name", "description", "primary_email_address", "email",
+                                    "phone", "mobile", "fax", "image", "reference_id"), "text"),
+                   "email_addresses": "a list of text", "tags": "a list of text",
+                   "accepts_marketing": "true or false", "shipping_address": "an object", "postal_address": "an object"}
+_CATEGORY_KINDS = {"name": "text", "description": "text", "image": "text", "friendly_name": "text",
+                   "show_online": "true or false"}
 
 
 # -- sites, categories, customers, webhooks ------------------------------------------------------
@@ -118,6 +154,7 @@ def update_site(call: ApiCall) -> JsonAnswer:
 def create_category(call: ApiCall) -> RawAnswer:
     body = call.body()
     _unknown(body, _CATEGORY_FIELDS if _strict(call) else _CATEGORY_FIELDS | _READ_ONLY["category"], "category")
+    _typed(body, "category", **_CATEGORY_KINDS)
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise bad_request("A category needs a name.")
@@ -150,6 +187,7 @@ def _validate_customer(record: dict) -> None:
 def create_customer(call: ApiCall) -> RawAnswer:
     body = call.body()
     _unknown(body, _CUSTOMER_FIELDS if _strict(call) else _CUSTOMER_FIELDS | _READ_ONLY["customer"], "customer")
+    _typed(body, "customer", **_CUSTOMER_KINDS)
     company = call.company
     email = body.get("primary_email_address") or body.get("email")
     now = now_iso(call)
@@ -179,6 +217,7 @@ def create_customer(call: ApiCall) -> RawAnswer:
 
 def update_customer(call: ApiCall) -> JsonAnswer:
     def check(updated: dict, changes: dict) -> None:
+        _typed(changes, "customer", **_CUSTOMER_KINDS)
         _validate_customer(updated)
         if "primary_email_address" in changes and changes["primary_email_address"]:
             emails = list(updated.get("email_addresses") or [])
@@ -272,31 +311,30 @@ def _current(call: ApiCall) -> dict:
     return call.company.order(order["id"]) or order
 
 
-def update_order(call: ApiCall) -> JsonAnswer:
+def _change_order(call: ApiCall, change: Callable[[dict, dict, str], dict]) -> dict:
+    """Read the order of the path, apply ``change(current, body, updated_at)``, store it."""
     body = call.body()
     with call.app.write_lock:
         current = _current(call)
-        updated = order_writes.update_order(call.company, current, body, write_stamp(call, current.get("updated_at")),
-                                            strict=_strict(call))
+        updated = change(current, body, write_stamp(call, current.get("updated_at")))
         call.company.put_order(updated)
-    return JsonAnswer(updated)
+    return updated
+
+
+def update_order(call: ApiCall) -> JsonAnswer:
+    company, strict = call.company, _strict(call)
+    return JsonAnswer(_change_order(call, lambda current, body, stamp: order_writes.update_order(
+        company, current, body, stamp, strict=strict)))
 
 
 def add_payment(call: ApiCall) -> RawAnswer:
-    body = call.body()
-    with call.app.write_lock:
-        current = _current(call)
-        updated = order_writes.add_payment(call.company, current, body, write_stamp(call, current.get("updated_at")),
-                                           strict=_strict(call))
-        call.company.put_order(updated)
-    return created(call, f"orders/{current['id']}")
+    company, strict = call.company, _strict(call)
+    updated = _change_order(call, lambda current, body, stamp: order_writes.add_payment(
+        company, current, body, stamp, strict=strict))
+    return created(call, f"orders/{updated['id']}")
 
 
 def update_payment(call: ApiCall) -> JsonAnswer:
-    body = call.body()
-    with call.app.write_lock:
-        current = _current(call)
-        updated = order_writes.update_payment(call.company, current, call.params["number"], body,
-                                              write_stamp(call, current.get("updated_at")), strict=_strict(call))
-        call.company.put_order(updated)
-    return JsonAnswer(updated)
+    company, strict, number = call.company, _strict(call), call.params["number"]
+    return JsonAnswer(_change_order(call, lambda current, body, stamp: order_writes.update_payment(
+        company, current, number, body, stamp, strict=strict)))
