@@ -48,7 +48,7 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def spawn_server(months: int) -> tuple[subprocess.Popen, str, float]:
+def spawn_server(months: int) -> tuple[subprocess.Popen[str], str, float]:
     """Start the CLI server; return (process, base url, seconds until the first answer)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
