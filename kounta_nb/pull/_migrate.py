@@ -12,13 +12,43 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ._codec import TRAIN_AFTER, Codec, train
+from ._storefile import SCHEMA, SCHEMA_VERSION
 
-__all__ = ["convert_v1"]
+__all__ = ["convert_v1", "migrate"]
 
 _CHUNK = 2000
+
+
+def migrate(db: sqlite3.Connection, codec: Codec, disk_bytes: Callable[[], int]) -> tuple[int, int, int] | None:
+    """Create the layout (one transaction), converting a schema-1 store when it is one; returns
+    ``(orders, bodies, bytes before)`` after a conversion, else None."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        old = version < SCHEMA_VERSION and "details" in tables and "record" in {
+            r[1] for r in db.execute("PRAGMA table_info(details)")}
+        if old:
+            db.execute("ALTER TABLE details RENAME TO details_v1")
+            db.execute("ALTER TABLE orders RENAME TO orders_v1")
+            db.execute("DROP INDEX IF EXISTS orders_created")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        converted = None
+        if old:
+            before = disk_bytes()
+            converted = (*convert_v1(db, codec), before)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return converted
 
 
 def convert_v1(db: sqlite3.Connection, codec: Codec) -> tuple[int, int]:

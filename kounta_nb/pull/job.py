@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..dates import LAST
-from ..errors import ConfigError, PullError
+from ..errors import ConfigError, DataFileError, PullError
 from .analysis import Analysis, By, Metric
+from .export import Exporter, export_pull
 from .orders_view import StoredOrders
 from .plan import INCREMENTAL_OVERLAP, Moment, PullSpec, default_workers
 from .progress import Bar, Progress, html_table, in_notebook
@@ -28,6 +29,8 @@ from .store import PullStore, store_path
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..dataset import Manifest
 
 __all__ = ["INCREMENTAL_OVERLAP", "Progress", "PullJob", "pull_orders", "running_jobs"]
 
@@ -55,6 +58,7 @@ class PullJob:
         workers: int | None = None,
         overlap: timedelta = INCREMENTAL_OVERLAP,
         slices: int | None = None,
+        export: str | Path | None = None,
         _start: bool = True,
     ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
@@ -89,7 +93,14 @@ class PullJob:
         self._scheduler = Scheduler(self._source, self.store, spec, seed=seed, details=self.details,
                                     workers=self.workers, slices=slices)
         self._analysis = Analysis(self._scheduler, self.store, client, self.tz, seed)
-        self._scheduler.on_detail = self._analysis.forget
+        self._exporter: Exporter | None = None
+        if export is not None:
+            if not isinstance(export, (str, Path)) or not str(export).strip():
+                raise ConfigError(f"export must be a directory path for the dataset, not {export!r}.")
+            self._exporter = Exporter(export, self.store, spec.key, company_id=self._source.company_id, tz=self.tz)
+        self._scheduler.on_detail = self._on_detail
+        self._exporting = False
+        self._export_error: DataFileError | None = None
         self._stats0 = self._rate_limited_total()
         show = (in_notebook() or _stderr_tty()) if progress == "auto" else bool(progress)
         self._bar: Bar | None = Bar() if show else None
@@ -132,19 +143,22 @@ class PullJob:
     # -- control ---------------------------------------------------------------------------------
 
     @property
-    def state(self) -> str:
-        """``starting``, ``listing``, ``fetching``, ``finished``, ``failed`` or ``cancelled``."""
-        return self._scheduler.state
+    def done(self) -> bool:
+        """True once the job finished, failed or was cancelled (its threads have stopped, and a
+        dataset given with ``export=`` is written)."""
+        return self.state in ("finished", "failed", "cancelled") and not self._exporting
 
     @property
-    def done(self) -> bool:
-        """True once the job finished, failed or was cancelled (its threads have stopped)."""
-        return self.state in ("finished", "failed", "cancelled")
+    def state(self) -> str:
+        """``starting``, ``listing``, ``fetching``, ``finished``, ``failed`` or ``cancelled``."""
+        if self._export_error is not None:
+            return "failed"
+        return self._scheduler.state
 
     @property
     def error(self) -> BaseException | None:
         """The error that stopped the job, if any."""
-        return self._scheduler.error
+        return self._scheduler.error or self._export_error
 
     def cancel(self, wait: bool = True, timeout: float | None = 30.0) -> None:
         """Stop the pull: no new request starts; requests in flight finish and are stored.
@@ -170,8 +184,8 @@ class PullJob:
     def progress(self) -> Progress:
         """Where the pull stands (see :class:`Progress`)."""
         p = self._scheduler.progress(max(0, self._rate_limited_total() - self._stats0))
-        if p.state == "failed":
-            return Progress(**{**p.as_dict(), "error": self._failure_message()})
+        if self.state == "failed":
+            return Progress(**{**p.as_dict(), "state": "failed", "error": self._failure_message()})
         return p
 
     # -- results ---------------------------------------------------------------------------------
@@ -210,6 +224,25 @@ class PullJob:
         tables["listed"] = _frames.concat(listed) if listed else _frames.frame("orders", [], tz=self.tz, meta=meta)
         return tables
 
+    def export(self, path: str | Path) -> Manifest:
+        """Write the pull's orders so far into the Parquet dataset at ``path`` (see
+        :mod:`kounta_nb.dataset`; tables ``orders``, ``lines``, ``payments``, ``options``,
+        ``listed``, Hive-partitioned by company, site and month) and return its manifest.
+
+        Streams from the store in chunks (memory stays bounded). Exporting again, or after an
+        incremental pull, rewrites only the partitions where an order is new or changed; a changed
+        order's rows are replaced, never duplicated. Safe while the pull runs.
+        """
+        if not isinstance(path, (str, Path)) or not str(path).strip():
+            raise ConfigError(f"export needs a directory path for the dataset, not {path!r}.")
+        return export_pull(path, self.store, self.key, company_id=self._source.company_id, tz=self.tz)
+
+    @property
+    def exported(self) -> Manifest | None:
+        """The manifest of the last export made by ``pull_orders(..., export=path)`` (None before
+        the first)."""
+        return self._exporter.manifest if self._exporter is not None else None
+
     def estimate(self, by: By = "product", metric: Metric = "revenue", confidence: float = 0.95) -> pd.DataFrame:
         """Totals by group for the whole period from the details fetched so far, with intervals.
 
@@ -233,9 +266,31 @@ class PullJob:
     # -- internals -------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        self._scheduler.run(tick=self._tick)
-        if self._bar is not None:
-            self._bar.update(self.progress, final=True)
+        exporter = self._exporter
+        if exporter is not None:
+            self._exporting = True
+            exporter.start()
+        try:
+            self._scheduler.run(tick=self._tick)
+        finally:
+            if exporter is not None:
+                # the whole pull once more: the dataset then holds exactly its orders, even those
+                # reused from the store (partitions already current are left alone)
+                exporter.finish()
+                if exporter.error is not None and self._scheduler.state != "failed":
+                    self._export_error = DataFileError(
+                        f"The pull finished but writing the dataset at {exporter.root} failed: "
+                        f"{' '.join(str(exporter.error).split())} Run job.export(path) to try again.".replace("..", "."),
+                        exporter.root,
+                    )
+                self._exporting = False
+            if self._bar is not None:
+                self._bar.update(self.progress, final=True)
+
+    def _on_detail(self, oid: int) -> None:
+        self._analysis.forget(oid)
+        if self._exporter is not None:
+            self._exporter.fetched(oid)
 
     def _tick(self) -> None:
         if self._bar is not None:
@@ -246,6 +301,8 @@ class PullJob:
             self._bar.close()
 
     def _failure_message(self) -> str:
+        if self._export_error is not None and self._scheduler.error is None:
+            return str(self._export_error)
         s = self._scheduler
         with s.cv:
             done, total = len(s.done_ids), len(s.member_rank)
@@ -286,6 +343,7 @@ def pull_orders(
     store: PullStore | str | Path | None = None,
     progress: bool | Literal["auto"] = "auto",
     workers: int | None = None,
+    export: str | Path | None = None,
 ) -> PullJob:
     """Start pulling every order of a period in the background and return the :class:`PullJob`.
 
@@ -294,10 +352,11 @@ def pull_orders(
     the same site and status. ``site``: id, code or name. ``status``: the order status path
     filter (``None`` = every status). ``store``: a :class:`PullStore` or a path (default: one file
     per company under the cache directory). ``workers`` defaults to enough threads to keep the
-    rate limit busy.
+    rate limit busy. ``export``: a directory for a Parquet dataset that grows while the pull runs
+    (see :meth:`PullJob.export`); the job is done once it holds the whole pull.
     """
     job = PullJob(client, since, until, site=site, status=status, details=details, seed=seed,
-                  store=store, progress=progress, workers=workers, _start=False)
+                  store=store, progress=progress, workers=workers, export=export, _start=False)
     with _RUNNING_LOCK:
         # the same pull already running in this process: hand that one back rather than pay twice
         running = _RUNNING.get((str(job.store.path), job.key))

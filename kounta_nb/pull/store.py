@@ -24,21 +24,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
-from .. import settings
 from ..errors import DataFileError, warn
 from ._codec import TRAIN_AFTER, Codec, train
-from ._storefile import SCHEMA, SCHEMA_VERSION, connect, damaged, file_identity
+from ._records import PullRecord, SliceState, order_id, store_path, timestamp
+from ._storefile import connect, damaged, file_identity
 
 __all__ = ["ClaimResult", "PullRecord", "PullStore", "SliceState", "order_id", "store_path", "timestamp"]
 
@@ -47,59 +44,6 @@ _R = TypeVar("_R")
 #: Rows per ``IN (…)`` query (SQLite's default limit on variables is far above it).
 _BATCH = 500
 ClaimResult = Literal["mine", "have", "missing", "busy"]
-
-
-def store_path(api_base: str, company_id: int, directory: Path | None = None) -> Path:
-    """The store file for one company on one API base (a hash, so no URL ends up in a file name)."""
-    digest = hashlib.sha256(f"{api_base.rstrip('/')}|{company_id}".encode()).hexdigest()[:16]
-    return (directory or settings.cache_dir()) / f"pull-{company_id}-{digest}.sqlite"
-
-
-def timestamp(text: object) -> float | None:
-    """An API timestamp (ISO 8601 with offset, or ``Z``) as epoch seconds; None when unreadable."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError:
-        return None
-    return moment.timestamp() if moment.tzinfo is not None else None
-
-
-def order_id(record: dict[str, Any]) -> int:
-    """The order's id, preferring ``id_str`` (64-bit ids lose precision as JSON numbers elsewhere)."""
-    value = record.get("id_str") or record.get("id")
-    if value is None:
-        raise ValueError("order record without an id")
-    return int(value)
-
-
-@dataclass(frozen=True, slots=True)
-class SliceState:
-    """One time slice of a pull: ``[lo_ts, hi_ts)`` (``hi_ts`` None = open) and how far it got."""
-
-    lo_ts: float
-    hi_ts: float | None
-    next_url: str | None
-    done: bool
-    pages: int
-    listed: int
-    oldest_ts: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class PullRecord:
-    """A stored pull definition and where it stands."""
-
-    key: str
-    site: int | None
-    status: str
-    since_ts: float
-    until_ts: float | None
-    state: str
-    started: float
-    finished: float | None
-    high_water: float | None
 
 
 def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -317,6 +261,19 @@ class PullStore:
                 f"{cursor}ORDER BY o.created_ts DESC, o.id DESC LIMIT ?",
                 (key, *(after or ()), chunk),
             ).fetchall()
+
+    def listed(self, ids: list[int]) -> Iterator[list[dict[str, Any]]]:
+        """The abridged list records of ``ids``, in chunks."""
+        for start in range(0, len(ids), _BATCH):
+            yield [self._unpack(blob) for blob in self._summary_blobs(ids[start : start + _BATCH])]
+
+    @_guarded
+    def _summary_blobs(self, ids: list[int]) -> list[bytes]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT summary FROM orders WHERE id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+        return [blob for (blob,) in rows]
 
     @_guarded
     def detail_versions(self, ids: Iterable[int] | None = None) -> dict[int, tuple[str | None, bool]]:
@@ -613,29 +570,9 @@ class PullStore:
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         """Create the layout, or convert a schema-1 store (text JSON) in place."""
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            old = version < SCHEMA_VERSION and "details" in tables and "record" in {
-                r[1] for r in db.execute("PRAGMA table_info(details)")}
-            if old:
-                db.execute("ALTER TABLE details RENAME TO details_v1")
-                db.execute("ALTER TABLE orders RENAME TO orders_v1")
-                db.execute("DROP INDEX IF EXISTS orders_created")
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            if old:
-                from ._migrate import convert_v1
+        from ._migrate import migrate
 
-                before = self.disk_bytes()
-                self._migrated = (*convert_v1(db, self._codec), before)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        self._migrated = migrate(db, self._codec, self.disk_bytes)
 
 
 class _Transaction:
