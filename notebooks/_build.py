@@ -32,6 +32,7 @@ SOURCES: dict[str, tuple[str, str | None]] = {
     "04-your-own-account.ipynb": ("_nb04", None),
     "05-teaching.ipynb": ("_nb05", "solution"),  # the student version
     "05-teaching-answer-key.ipynb": ("_nb05", "student"),  # the teacher's
+    "06-big-data.ipynb": ("_nb06", None),
 }
 
 

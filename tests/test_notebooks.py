@@ -26,6 +26,7 @@ NAMES = [
     "04-your-own-account.ipynb",
     "05-teaching.ipynb",
     "05-teaching-answer-key.ipynb",
+    "06-big-data.ipynb",
 ]
 # Token-shaped strings: long random-looking runs, Bearer/Basic headers, secrets assigned literally.
 TOKEN_PATTERNS = [
@@ -239,3 +240,20 @@ def test_notebooks__teaching_answer_key_runs_and_proves_its_solutions(executed):
     assert "all solutions check out" in text
     solved = _text(nb, "solution")
     assert solved.count(": correct!") == 4, solved
+
+
+@pytest.mark.slow
+def test_notebooks__big_data_runs(executed):
+    """Notebook 06: two companies pulled at once into one Parquet dataset, `%kounta sql` over it,
+    and Dask, polars, pandas and DuckDB agreeing on every venue's revenue."""
+    nb = executed["06-big-data.ipynb"]
+    text = _text(nb)
+    assert "Harbour Lane Hospitality (company" in text and "Brunswick Street Bakehouse (company" in text
+    assert "Exported again: 0 partitions rewritten" in text
+    assert "DuckDB, pandas, polars and Dask agree to the cent" in text
+    assert text.count("<table") >= 4 and _images(nb) >= 1
+    sql_cells = [c for c in nb.cells
+                 if c.cell_type == "code" and re.search(r"^(\w+ = )?%%?kounta sql", c.source, re.M)]
+    assert len(sql_cells) >= 3 and all(c.outputs for c in sql_cells)
+    # Nothing on stderr: no warning from any engine reaches the reader.
+    assert not [o for o in _outputs(nb) if o.get("name") == "stderr"]
