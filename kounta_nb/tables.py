@@ -176,8 +176,12 @@ def _with_details(client: Any, row: Endpoint, records: Any, needs: str, limit: i
     todo = [rec for rec in recs if needs not in rec]
     if needs == _FULL and todo:
         per_minute = getattr(getattr(getattr(client, "transport", None), "limiter", None), "per_minute", None)
-        pace = f", about {len(todo) / per_minute:.1f} min at {per_minute:g}/min" if per_minute else ""
-        warn(f"Fetching {len(todo)} full {row.name} records: {len(todo)} requests{pace}.")
+        pace = ""
+        if per_minute:
+            seconds = len(todo) * 60.0 / float(per_minute)
+            took = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+            pace = f", about {took} at {per_minute:g} requests/min"
+        warn(f"Fetching {len(todo)} full {row.detail.replace('_', ' ')} records: {len(todo)} requests{pace}.")
     bar = _bar(len(todo), table_name, row.detail) if progress and len(todo) > 25 else None
     meta = getattr(records, "meta", None)
     listing = type(records)(todo) if meta is None else _with_meta(records, todo)

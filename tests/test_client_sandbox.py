@@ -10,7 +10,7 @@ from support_sandbox import fresh_sandbox, sandbox, sandbox_factory  # noqa: F40
 
 from kounta_nb import settings
 from kounta_nb.client import Kounta, RecordList
-from kounta_nb.errors import NotFoundError
+from kounta_nb.errors import KountaWarning, NotFoundError
 
 FAST = {"rate_limit": 100_000, "backoff_base": 0.01}
 
@@ -113,3 +113,22 @@ def test_sandbox__created_record_is_fetched_from_location(sandbox_factory, creat
     k = Kounta.sandbox(handle=handle, cache=False, **FAST)
     created = k.create_customer({"first_name": "Grace", "mobile": "0400 111 222"})
     assert created["first_name"] == "Grace" and k.customer(created["id"])["id"] == created["id"]
+
+
+# ------------------------------------------------------------------ the sandbox's rate (issue 11 §5)
+
+
+def test_sandbox__unthrottled_unless_the_sandbox_simulates_limits(sandbox, sandbox_factory, monkeypatch):  # noqa: F811
+    plain = Kounta.sandbox(handle=sandbox, cache=False)
+    assert plain.transport.limiter.per_minute == settings.SANDBOX_RATE_LIMIT == 60_000
+    assert Kounta.sandbox(handle=sandbox, auth="basic", cache=False).transport.limiter.per_minute == 60_000
+    limited = sandbox_factory(rate_limit=True, rate_oauth=180, rate_basic=60, time_scale=10)
+    with pytest.warns(KountaWarning, match=r"simulates Kounta's rate limit \(1800 requests/min for a oauth login\)"):
+        k = Kounta.sandbox(handle=limited, cache=False)
+    assert k.transport.limiter.per_minute == 1800
+    with pytest.warns(KountaWarning, match=r"\(600 requests/min for a basic login\)"):
+        assert Kounta.sandbox(handle=limited, auth="basic", cache=False).transport.limiter.per_minute == 600
+    # an explicit figure wins, and then nothing needs saying
+    assert Kounta.sandbox(handle=limited, cache=False, rate_limit=90).transport.limiter.per_minute == 90
+    monkeypatch.setenv("KOUNTA_RATE_LIMIT", "120")
+    assert Kounta.sandbox(handle=sandbox, cache=False).transport.limiter.per_minute == 120

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from support_sandbox import sandbox  # noqa: F401  (the session-wide server fixture)
 
-from kounta_nb import frames, tables
+from kounta_nb import KountaWarning, frames, tables
 from kounta_nb.client import Kounta
 
 DAY = date(2026, 5, 28)  # the last full day before the sandbox's frozen "now"
@@ -93,3 +93,76 @@ def test_tables__progress_bar_for_more_than_a_page_of_full_orders(client, capsys
     assert shown.equals(quiet)
     tables.fetch(client, "payments", site=site, since=DAY, until=DAY, limit=10, progress=True)
     assert "full orders" not in capsys.readouterr().err  # a page or less: no bar
+
+
+# ------------------------------------------------------------------ issue 11 §4
+
+
+def test_tables_sandbox__orders_default_to_complete_and_any_means_every_status(client):
+    site = client.sites()[0]["id"]
+    args = {"site": site, "since": "2026-05-01", "until": DAY}
+    default = tables.fetch(client, "orders", **args)
+    every = tables.fetch(client, "orders", status="any", **args)
+    assert set(default["status"].dropna()) == {"COMPLETE"} and default.attrs["meta"]["filters"]["status"] == "complete"
+    assert len(set(every["status"].dropna())) > 1 and len(every) > len(default)
+    assert len(tables.fetch(client, "orders", status="ALL", **args)) == len(every)
+    raw = client.orders(**args)  # the raw client returns what the API returns: every status
+    assert len(raw) == len(every)
+    pending = tables.fetch(client, "payments", status="pending", **args)
+    assert pending.attrs["meta"]["filters"]["status"] == "pending"
+
+
+def test_tables_sandbox__site_all_in_python(client):
+    args = {"since": DAY, "until": DAY}
+    everywhere = tables.fetch(client, "orders", **args)
+    assert tables.fetch(client, "orders", site="all", **args).equals(everywhere)
+    assert len(client.orders(site="ALL", status="complete", **args)) == len(everywhere)
+    assert len(set(everywhere["site_id"])) == len(client.sites())
+
+
+def test_tables_sandbox__full_records_on_request_with_the_count_said_first(client):
+    listed = tables.fetch(client, "products", limit=12)
+    assert listed["category_ids"].isna().all() and listed["tax_ids"].isna().all()  # missing, not []
+    with pytest.warns(KountaWarning, match=r"^Fetching 12 full product records: 12 requests, about 0 s at 100000 requests/min\.$"):
+        full = tables.fetch(client, "products", limit=12, full=True)
+    assert full.attrs["meta"]["details"] == 12 and full.attrs["meta"]["stats"]["requests"] == 1 + 12
+    assert full["category_ids"].notna().all() and full["tax_ids"].notna().all()
+    assert list(full["id"]) == list(listed["id"])
+    with pytest.warns(KountaWarning, match="Fetching 3 full customer records"):
+        people = tables.fetch(client, "customers", limit=3, full=True)
+    assert people["email_addresses"].notna().all()
+    reconciliations = tables.fetch(client, "reconciliations", site=client.sites()[0]["id"], date=DAY, full=True)
+    assert reconciliations.attrs["meta"].get("details", 0) == 0  # list items are full: nothing to fetch
+
+
+def test_tables_sandbox__progress_bars_are_named_for_what_they_fetch(client, capsys):
+    tables.fetch(client, "product_categories", progress=True)
+    err = capsys.readouterr().err
+    assert "Kounta product_categories: full products" in err and "full orders" not in err
+    assert "100%" in err  # left on screen at its final state
+
+
+def test_tables__a_notebook_bar_is_redisplayed_when_it_closes(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import IPython.display
+    import tqdm.auto
+    from tqdm.notebook import tqdm_notebook
+
+    shown: list[tuple[str, object]] = []
+
+    class Handle:
+        def update(self, obj: object) -> None:
+            shown.append(("update", repr(obj)))
+
+    def display(obj: object, display_id: bool = False) -> Handle:
+        shown.append(("display", repr(obj)))
+        return Handle()
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm_notebook)
+    monkeypatch.setattr(IPython.display, "display", display)
+    bar = tables._bar(30, "lines", "order")
+    for _ in range(30):
+        bar.update()
+    bar.close()
+    assert [kind for kind, _ in shown] == ["display", "update"]
+    assert "0/30" in shown[0][1] and "30/30" in shown[1][1] and "Kounta lines: full orders" in shown[1][1]

@@ -25,6 +25,7 @@ import ipywidgets as widgets
 from traitlets import Unicode
 
 from .. import settings
+from ..auth import is_loopback
 from ..callback import (
     CALLBACK_PATH,
     CallbackResult,
@@ -37,14 +38,6 @@ from ..session import Session
 from .venue import VenuePicker
 
 __all__ = ["LoginWidget"]
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def _is_loopback(uri: str) -> bool:
-    parts = urlsplit(uri)
-    return parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK
-
 
 def _remote_kernel() -> bool:
     """Whether the kernel runs behind JupyterHub or Binder (its 127.0.0.1 is not the browser's)."""
@@ -329,7 +322,7 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             mode = "paste"
         elif urlsplit(configured).path.rstrip("/").endswith(CALLBACK_PATH):
             mode = "server"
-        elif _is_loopback(configured):
+        elif is_loopback(configured):
             parts = urlsplit(configured)
             port, path, mode = parts.port or 80, parts.path or "/", "loopback"
         self._mode = mode
