@@ -36,7 +36,6 @@ __all__ = [
     "ANY_STATUS",
     "CATALOGUE",
     "ORDER_FILTERS",
-    "ORDER_QUERY_FILTERS",
     "ORDER_STATUSES",
     "TABLES",
     "Endpoint",
@@ -46,7 +45,6 @@ __all__ = [
     "endpoint",
     "check_filters",
     "normalise_status",
-    "order_path",
     "quote_segment",
     "record_id",
     "table",
@@ -55,19 +53,6 @@ __all__ = [
 #: Words that mean "every status" (no status segment in the path).
 ANY_STATUS = ("any", "all")
 
-#: Query filters accepted by order lists (the API's own names).
-ORDER_QUERY_FILTERS = (
-    "created",
-    "created_gt",
-    "created_gte",
-    "created_lt",
-    "created_lte",
-    "value",
-    "value_gt",
-    "value_gte",
-    "value_lt",
-    "value_lte",
-)
 _VALUE_FILTERS = ("value", "value_gt", "value_gte", "value_lt", "value_lte")
 
 #: The filters of an order list, as the client, ``tables`` and the magics take them.
@@ -566,19 +551,6 @@ def _created(value: Any, *, tz: tzinfo, now: datetime) -> str:
         except ValueError:
             pass
     return to_moment(value, tz=tz, name="created", now=now).isoformat(timespec="seconds")
-
-
-def order_path(
-    *,
-    site: int | None = None,
-    register: int | None = None,
-    staff: int | None = None,
-    customer: int | None = None,
-    status: str | None = None,
-) -> str:
-    """The order list path with its path filters, e.g. ``sites/1/registers/2/orders/complete``
-    (:meth:`OrderQuery.path`; kept for callers that have not switched yet)."""
-    return OrderQuery(site=site, register=register, staff=staff, customer=customer, status=status).path()
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from kounta_nb.endpoints import (
     OrderQuery,
     endpoint,
     normalise_status,
-    order_path,
     table,
 )
 from kounta_nb.errors import ConfigError, did_you_mean
@@ -63,7 +62,7 @@ def test_order_query__path_segments_in_the_api_order_and_status():
     assert q.path() == "sites/1/registers/2/staff/3/customers/4/orders/complete"
     assert q.path(99) == "companies/99/sites/1/registers/2/staff/3/customers/4/orders/complete"
     assert OrderQuery().path() == "orders"
-    assert order_path(site=5, status="pending") == "sites/5/orders/pending"
+    assert OrderQuery(site=5, status="pending").path() == "sites/5/orders/pending"
 
 
 def test_order_query__parse_reads_user_values_once():
