@@ -63,7 +63,7 @@ COMMANDS: dict[str, frozenset[str]] = {
     **{name: frozenset({"out"}) for name in WRITE_COMMANDS},
     "<resource>": frozenset({
         "since", "until", "site", "status", "limit", "dry_run", "background", "out", "columns",
-        "yes", "to", "full",
+        "yes", "to", "full", "export",
     }),
 }  # fmt: skip
 
@@ -79,7 +79,7 @@ Examples:
   %kounta orders --since 30d --columns sale_number,created_at,total --to sales.parquet
   %kounta lines --since 7d -o lines         # order lines (one request per order), stored as `lines`
   %kounta orders --since 6m --dry-run       # the requests and time a pull would take
-  job = %kounta orders --since 6m --background   # resumable pull with progress
+  job = %kounta orders --since 6m --background --export   # resumable pull into the dataset
   %kounta sql SELECT site_id, sum(total) AS sales FROM orders GROUP BY site_id
   %kounta get /companies/me/taxes           # any endpoint
   %kounta cache info                        # what is kept on disk, and how big
@@ -127,6 +127,9 @@ _ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--dry-run",), {"nargs": 0, "help": "show the requests a pull would make and its time; fetch nothing"}),
     (("--background",), {"nargs": 0, "help": "pull in the background; returns the PullJob (progress, "
                                               "resumable)"}),
+    (("--export",), {"nargs": "?", "const": "", "metavar": "DIR",
+                     "help": "with --background: write the pull into the Parquet dataset %%kounta sql "
+                             "reads (default: Kounta.dataset) while it runs"}),
     (("--yes",), {"nargs": 0, "help": "fetch in the foreground even when it takes longer than "
                                       "Kounta.max_wait seconds"}),
     (("--to",), {"metavar": "FILE", "help": "also write the result to FILE (.parquet or .csv; lists as JSON)"}),

@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -93,6 +94,9 @@ class Fetcher:
         limit = positive_int(given["limit"], "--limit") if "limit" in given else None
         if args.dry_run or args.background:
             return self._pull(args, client, name, given, site, status, tz)
+        if args.export is not None:
+            raise ConfigError("--export goes with --background (a pull into the dataset); to save this "
+                              "one frame, use --to FILE.parquet.")
         since = self._since(given.get("since"), tz, name, client)
         until = self._until(given.get("until"), tz, since)
         query = {**filters, "since": since, "until": until, "site": site, "status": status}
@@ -252,9 +256,16 @@ class Fetcher:
         # the pull engine's status: its default is the same COMPLETE; None there means every status
         status = _default_status() if status is None else None if status == ANY_STATUS else status
         if args.dry_run:
+            if args.export is not None:
+                raise ConfigError("--export goes with --background, not --dry-run.")
             return pull.dry_run(client, start, until, site=site, status=status)
+        export = None
+        if args.export is not None:
+            from .magic_data import dataset_root
+
+            export = Path(args.export).expanduser() if args.export.strip() else dataset_root(self.m.options)
         return pull.pull_orders(client, start, until, site=site, status=status,
-                                progress=self.m.options.progress)
+                                progress=self.m.options.progress, export=export)
 
     # -- the time guard ----------------------------------------------------------------------------
 

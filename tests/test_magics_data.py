@@ -13,6 +13,7 @@ import pytest
 from support_magics import connected, live_sandbox, magics_of, one_line_error, run, shell  # noqa: F401
 
 from kounta_nb import dataset, settings
+from kounta_nb.magic_data import DATASET_DIR
 
 HARBOUR, BAKEHOUSE = 51642, 61873
 
@@ -78,15 +79,11 @@ def test_polars__missing_is_one_line(connected, monkeypatch, capsys):  # noqa: F
 
 
 def _pull_into_dataset(ip, company: int) -> pd.DataFrame:
-    """A background pull of the company's last 3 days, exported into the default dataset (the
-    pull engine's own export= is the usual way; this is the same call it makes)."""
+    """The company's last 3 days pulled in the background into the default dataset."""
     run(ip, f"%kounta sandbox --company {company}")
-    job = run(ip, "%kounta orders --since 3d --background")
+    job = run(ip, "%kounta orders --since 3d --background --export")
     job.wait(timeout=120)
-    client = magics_of(ip).session.client
-    root = settings.cache_dir() / "dataset"
-    dataset.export_orders(root, job.store.iter_bodies(job.key), company_id=client.company_id,
-                          tz=client.tz, listed=job.store.summaries(job.key))
+    assert job.error is None
     return job.frames()["orders"]
 
 
@@ -147,6 +144,20 @@ def test_sql__polars_too(both):
 def test_sql__mistakes_are_one_line(both, capsys, line, expected):
     ip, _ = both
     assert expected in one_line_error(ip, line, capsys)
+
+
+def test_export__default_and_named_dataset(shell, tmp_path, capsys):  # noqa: F811
+    run(shell, "%config Kounta.progress = False")
+    run(shell, "%kounta sandbox")
+    named = tmp_path / "mine"
+    job = run(shell, f"%kounta orders --since 1d --site TLB --background --export {named}")
+    job.wait(timeout=120)
+    held = dataset.manifest(str(named))
+    assert list(held.companies) == [HARBOUR]
+    assert not (settings.cache_dir() / DATASET_DIR / "manifest.json").exists()
+    assert "--background" in one_line_error(shell, "%kounta orders --since 1d --export", capsys)
+    assert "--background" in one_line_error(shell, "%kounta orders --since 1d --dry-run --export", capsys)
+    assert "--export goes with --background" in one_line_error(shell, "%kounta sites --export", capsys)
 
 
 def test_sql__no_dataset_yet_says_how_to_make_one(shell, tmp_path, capsys):  # noqa: F811

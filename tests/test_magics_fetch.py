@@ -99,7 +99,12 @@ def test_guard__a_long_fetch_stops_before_it_starts(throttled, capsys):
     spent = client.stats.as_dict()["requests"] - before
     assert "This would take about" in message and "--background" in message and "--yes" in message
     assert "180 requests/minute" in message and re.search(r"~[\d,]+ orders", message)
-    assert spent <= 1 + 13, spent  # one list page, then at most a dry run's sample
+    assert spent <= 1 + 40, spent  # one list page, then at most a rough dry run (budget 40)
+
+
+def test_guard__the_whole_history_is_stopped_too(throttled, capsys):
+    message = one_line_error(throttled, "%kounta orders", capsys)
+    assert "This would take about" in message and "--background" in message
 
 
 def test_guard__a_short_fetch_goes_ahead(throttled):
