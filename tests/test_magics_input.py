@@ -71,9 +71,9 @@ def test_dates__a_future_since_is_an_error_as_for_pulls(connected, capsys):  # n
 
 
 def test_status_as_key_value_is_honoured(connected):  # noqa: F811
-    df = run(connected, "%kounta orders --since 30d status=pending")
-    assert len(df) > 0 and set(df["status"].astype(str)) == {"PENDING"}
-    assert df.attrs["meta"]["filters"]["status"] == "pending"
+    df = run(connected, "%kounta orders --since 30d --site TLB status=on_hold")
+    assert len(df) > 0 and set(df["status"].astype(str)) == {"ON_HOLD"}
+    assert df.attrs["meta"]["filters"]["status"] == "on_hold"
 
 
 @pytest.mark.parametrize(
