@@ -281,7 +281,8 @@ def test_pull_error_raised_by_wait_is_one_line(shell, capsys):  # noqa: F811
     capsys.readouterr()
     result = shell.run_cell("job.wait(timeout=60)", store_history=False)
     captured = capsys.readouterr()
-    assert isinstance(result.error_in_exec, PullError) and "Traceback" not in captured.err
+    assert isinstance(result.error_in_exec, PullError)
+    assert "Traceback" not in captured.err, captured.err
     lines = [line for line in captured.err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("PullError: "), captured.err
 

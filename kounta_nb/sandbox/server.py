@@ -149,6 +149,13 @@ class SandboxServer(ThreadingMixIn, HTTPServer):
             self._open.add(request)
         super().process_request(request, client_address)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer (Ctrl-C in the notebook, a stopped pull, stop()
+        # closing the socket) is not the sandbox's error: no traceback into the notebook.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def shutdown_request(self, request: Any) -> None:
         with self._open_lock:
             self._open.discard(request)
