@@ -300,10 +300,11 @@ class Fetcher:
         if limit is not None:
             orders = min(orders, limit)
         if seconds(orders) > max_wait:
+            background = "--background" if "since" in query else "--since WHEN --background"
             requests = math.ceil(orders / settings.PAGE_SIZE) + (orders if details else 0)
             raise ConfigError(
                 f"This would take about {_duration(seconds(orders))} at {per_minute:g} requests/minute "
-                f"(~{orders:,} orders, ~{requests:,} requests; estimated {method}): add --background to "
+                f"(~{orders:,} orders, ~{requests:,} requests; estimated {method}): add {background} to "
                 f"pull it in the background (resumable, with progress), or --yes to wait for it here."
             )
 

@@ -104,7 +104,7 @@ def test_guard__a_long_fetch_stops_before_it_starts(throttled, capsys):
 
 def test_guard__the_whole_history_is_stopped_too(throttled, capsys):
     message = one_line_error(throttled, "%kounta orders", capsys)
-    assert "This would take about" in message and "--background" in message
+    assert "This would take about" in message and "--since WHEN --background" in message
 
 
 def test_guard__a_short_fetch_goes_ahead(throttled):
