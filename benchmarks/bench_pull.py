@@ -12,8 +12,12 @@ Measured, in one run:
    wall time, the bound ``requests / limit``, rate utilisation ``requests / (limit × wall)``, 429s;
 2. **re-run after a restart**: a new client (new login) and a new job with the same store and
    HTTP cache: requests made (list pages revalidated with 304s, no details), wall time;
-3. **incremental**: the sandbox clock advances one trading day, then ``since="last"``;
-4. **baseline**: the loop a newcomer writes — ``requests.get`` over the list pages, then one GET
+3. **re-run after k orders changed**: another client PUTs notes on k orders of the week, then the
+   same pull runs again: it makes the list pages + k detail requests (issue 10: fresh, not stale);
+4. **incremental**: the sandbox clock advances one trading day, then ``since="last"``;
+5. **store footprint**: six months of the three-venue company written to a pull store the old way
+   (text JSON, schema 1) and the new way (each body once, zlib with a trained dictionary), offline;
+6. **baseline**: the loop a newcomer writes — ``requests.get`` over the list pages, then one GET
    per order, sleeping on 429 — on its own token, capped in time and extrapolated to the same
    number of requests (it is latency-bound: one request at a time).
 """
@@ -39,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-05-29T04:00:00Z"  # Friday 14:00 in Sydney
 SINCE = "2026-05-22"  # a week of one venue: ~2,000 requests, long enough that start-up is a small part
 LATENCY_MS = 300
+K_CHANGED = 10
 
 
 @dataclass
@@ -114,6 +119,70 @@ def timed_pull(server: Server, k: Any, since: str, store: Path, limit_per_s: flo
     }
 
 
+def change_orders(server: Server, cache: Path, per_minute: float, since: str, k: int) -> list[int]:
+    """Another client PUTs new notes on ``k`` orders of the period (their ``updated_at`` moves)."""
+    other = client(server, cache, per_minute)
+    site = int(other.sites()[0]["id"])
+    ids = sorted(int(o["id_str"]) for o in other.orders(site=site, status="complete", since=since))[::37][:k]
+    for oid in ids:
+        other.update_order(oid, {"notes": f"changed for the benchmark {oid}"})
+    other.close()
+    return ids
+
+
+def store_footprint() -> dict[str, float]:
+    """Six months of the developer company (3 venues) in a schema-1 store and in today's store."""
+    import json
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    from kounta_nb.pull.store import PullStore, order_id, timestamp
+    from kounta_nb.sandbox.business import Business
+    from kounta_nb.sandbox.timeline import Clock
+
+    fields = ("id", "id_str", "sale_number", "status", "notes", "site_id", "register_id", "staff_id",
+              "customer_id", "total", "total_tax", "paid", "deleted", "order_type", "is_refund",
+              "refunded_order_id", "created_at", "updated_at")
+    work = Path(tempfile.mkdtemp(prefix="bench_store_"))
+    company = Business(seed=7, months=6, clock=Clock(datetime(2026, 5, 29, 4, tzinfo=UTC))).companies[51642]
+    new = PullStore(work / "new.sqlite")
+    new.begin_pull("k", site=None, status="complete", since_ts=0.0, until_ts=None, slices=[(0.0, None)])
+    old = sqlite3.connect(work / "old.sqlite")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.executescript(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, created_ts REAL NOT NULL, updated_at TEXT, status TEXT, "
+        "site_id INTEGER, total REAL, summary TEXT NOT NULL); CREATE INDEX orders_created ON orders (created_ts);"
+        "CREATE TABLE details (id INTEGER PRIMARY KEY, updated_at TEXT, record TEXT, missing INTEGER NOT NULL "
+        "DEFAULT 0, fetched_at REAL NOT NULL);")
+    orders = 0
+    day = company.first_day
+    while day <= company.last_day():
+        for site in sorted(company.sites):
+            bodies = [o for o in company.orders_on(site, day) if o["status"] == "COMPLETE"]
+            if not bodies:
+                continue
+            summaries = [{k: o.get(k) for k in fields} for o in bodies]
+            created = [timestamp(o["created_at"]) or 0.0 for o in bodies]
+            new.record_page("k", 0.0, summaries, created, "next")
+            for body in bodies:
+                new.save_detail(body)
+            old.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                (order_id(s), t, s["updated_at"], s["status"], s["site_id"], s["total"], json.dumps(s))
+                for s, t in zip(summaries, created, strict=True)])
+            old.executemany("INSERT INTO details VALUES (?, ?, ?, 0, 0)",
+                            [(order_id(o), o["updated_at"], json.dumps(o)) for o in bodies])
+            old.commit()
+            orders += len(bodies)
+        day += timedelta(days=1)
+    old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    new._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    t0 = time.perf_counter()
+    streamed = sum(len(chunk) for chunk in new.iter_bodies(chunk=2000))
+    read_s = time.perf_counter() - t0
+    return {"orders": orders, "old_mb": (work / "old.sqlite").stat().st_size / 1e6,
+            "new_mb": new.disk_bytes() / 1e6, "streamed": streamed, "read_s": read_s}
+
+
 def newcomer(server: Server, token: str, company: int, site: int, budget_s: float) -> dict[str, Any]:
     """The loop a newcomer writes; stops after ``budget_s`` and reports its pace."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -166,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         cold = timed_pull(server, k, SINCE, store, limit_per_s)
         k.close()
         rerun = timed_pull(server, client(server, cache, limit_per_min), SINCE, store, limit_per_s)
+        changed = change_orders(server, work / "other-http.sqlite", limit_per_min, SINCE, K_CHANGED)
+        after_k = timed_pull(server, client(server, cache, limit_per_min), SINCE, store, limit_per_s)
         server.advance(86400)
         incr = timed_pull(server, client(server, cache, limit_per_min), "last", store, limit_per_s)
         nk = client(server, work / "newcomer-unused.sqlite", limit_per_min)
@@ -173,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.baseline_seconds)
     finally:
         server.stop()
+    footprint = store_footprint()
 
     base_wall = cold["requests"] / base["per_s"]
     rows = [
@@ -187,12 +259,20 @@ def main(argv: list[str] | None = None) -> int:
         ("re-run after restart", f"{rerun['requests']:,} requests ({rerun['revalidated']} revalidated 304s, "
                                  f"{rerun['details']} detail requests, {rerun['reused']:,} details reused) "
                                  f"in {rerun['wall']:.1f} s ({cold['wall'] / rerun['wall']:.0f}× faster than cold)"),
+        (f"re-run after k={len(changed)} orders changed", f"{after_k['requests']:,} requests = {after_k['pages']} list "
+                                                     f"pages + {after_k['details']} details (expected: list pages + "
+                                                     f"{len(changed)}); {after_k['revalidated']} pages revalidated by 304"),
         ("incremental after one day", f"{incr['details']:,} new orders fetched, {incr['reused']:,} overlap orders "
                                       f"reused, {incr['requests']:,} requests in {incr['wall']:.1f} s"),
         ("baseline: requests.get loop", f"{base['requests']:,} requests in {base['wall']:.0f} s = "
                                         f"{base['per_s']:.1f} req/s ({base['rate_limited']} × 429); "
                                         f"the cold pull's {cold['requests']:,} requests would take "
                                         f"~{base_wall:.0f} s (extrapolated)"),
+        ("store footprint, six months", f"{footprint['orders']:,} orders of 3 venues: schema 1 (text JSON) "
+                                        f"{footprint['old_mb']:.0f} MB → {footprint['new_mb']:.0f} MB "
+                                        f"({footprint['old_mb'] / footprint['new_mb']:.1f}× smaller; each body once, zlib + "
+                                        f"a dictionary trained on the store's first orders); iter_bodies streams "
+                                        f"them back in {footprint['read_s']:.0f} s"),
         ("ratio", f"cold pull {base_wall / cold['wall']:.1f}× faster than the baseline; "
                   f"re-run {base_wall / rerun['wall']:.0f}× faster"),
     ]

@@ -15,6 +15,7 @@ import pytest
 
 from kounta_nb.errors import KountaWarning
 from kounta_nb.pull._codec import TRAIN_AFTER
+from kounta_nb.pull._storefile import SCHEMA_VERSION
 from kounta_nb.pull.store import PullStore, timestamp
 
 BASE = 2**60
@@ -133,12 +134,56 @@ def test_store__a_schema_1_store_is_converted_once_and_stale_keys_are_dropped(tm
     assert versions[BASE + 7] == (orders[7]["updated_at"], False)  # its own, not the listed one
     assert versions[BASE + 999] == ("u", True)
     assert store.pull("k").state == "finished"  # type: ignore[union-attr]
-    assert store._db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert path.stat().st_size < before  # the real figure (six months: 5x smaller) is in bench_pull
     store.close()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         PullStore(path).close()  # converted once: no second warning
+
+
+_V2 = """
+CREATE TABLE dictionaries (id INTEGER PRIMARY KEY, data BLOB NOT NULL, created REAL NOT NULL);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, created_ts REAL NOT NULL, updated_at TEXT, status TEXT,
+    site_id INTEGER, total REAL, summary BLOB NOT NULL);
+CREATE INDEX orders_created ON orders (created_ts);
+CREATE TABLE details (id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL DEFAULT -1, created_ts REAL NOT NULL
+    DEFAULT 0, updated_at TEXT, updated_ts REAL, body BLOB, missing INTEGER NOT NULL DEFAULT 0, fetched_at REAL
+    NOT NULL);
+CREATE INDEX details_site_created ON details (site_id, created_ts, id);
+CREATE INDEX details_fetched ON details (fetched_at);
+CREATE TABLE claims (order_id INTEGER PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL);
+""" + _V1.split("CREATE TABLE pulls", 1)[1].join(["CREATE TABLE pulls", ""])
+
+
+def test_store__a_schema_2_store_is_relaid_silently_with_every_row(tmp_path: Path) -> None:
+    """Schema 2 (this round's first layout, rows keyed by order id) becomes schema 3 quietly."""
+    from kounta_nb.pull._codec import Codec
+
+    path = tmp_path / "v2.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(_V2)
+    codec = Codec()
+    orders = [_order(i, site=1201 + i % 3) for i in range(300)]
+    for o in orders:
+        oid, ts = int(o["id_str"]), timestamp(o["created_at"])
+        db.execute("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (oid, ts, o["updated_at"], o["status"], o["site_id"], o["total"], codec.pack(_summary(o))))
+        db.execute("INSERT INTO details VALUES (?, ?, ?, ?, ?, ?, 0, 1.0)",
+                   (oid, o["site_id"], ts, o["updated_at"], timestamp(o["updated_at"]), codec.pack(o)))
+        db.execute("INSERT INTO members VALUES ('k', ?)", (oid,))
+    db.execute("INSERT INTO pulls VALUES ('k', NULL, 'complete', 0, NULL, 'finished', 1, 2, 3)")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        store = PullStore(path)
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.counts() == {"orders": 300, "details": 300, "pulls": 1}
+    expected = sorted(orders, key=lambda o: (o["site_id"], o["created_at"], o["id"]))
+    assert [o for c in store.iter_bodies("k", chunk=64) for o in c] == expected
+    assert len(store.members("k")) == 300 and len(store.summaries("k")) == 300
 
 
 def test_store__claims_share_the_work_between_owners(tmp_path: Path) -> None:

@@ -23,8 +23,11 @@ from ..files import is_damaged_database, move_aside, private_file
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "connect", "damaged", "file_identity", "header_problem"]
 
-#: ``PRAGMA user_version`` of the current layout (1 = the text-JSON layout before it).
-SCHEMA_VERSION = 2
+#: ``PRAGMA user_version`` of the current layout (1: text JSON; 2: packed, rows keyed by order id).
+#: In layout 3 the order tables are appended to in arrival order (``seq``) with a unique index on
+#: the order id: rows keyed by the (random-order) id split pages and left a six-month store 1.5×
+#: larger than its data; members refer to their pull by number, not by its text key.
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dictionaries (
@@ -33,7 +36,8 @@ CREATE TABLE IF NOT EXISTS dictionaries (
     created REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS orders (
-    id INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
+    id INTEGER NOT NULL UNIQUE,
     created_ts REAL NOT NULL,
     updated_at TEXT,
     status TEXT,
@@ -41,9 +45,10 @@ CREATE TABLE IF NOT EXISTS orders (
     total REAL,
     summary BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS orders_created ON orders (created_ts);
+CREATE INDEX IF NOT EXISTS orders_created ON orders (created_ts, id);
 CREATE TABLE IF NOT EXISTS details (
-    id INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
+    id INTEGER NOT NULL UNIQUE,
     site_id INTEGER NOT NULL DEFAULT -1,
     created_ts REAL NOT NULL DEFAULT 0,
     updated_at TEXT,
@@ -82,9 +87,9 @@ CREATE TABLE IF NOT EXISTS slices (
     PRIMARY KEY (pull_key, lo_ts)
 );
 CREATE TABLE IF NOT EXISTS members (
-    pull_key TEXT NOT NULL,
+    pull INTEGER NOT NULL,
     order_id INTEGER NOT NULL,
-    PRIMARY KEY (pull_key, order_id)
+    PRIMARY KEY (pull, order_id)
 ) WITHOUT ROWID;
 """
 

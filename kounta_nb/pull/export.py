@@ -5,8 +5,9 @@ The pull store stays the source: an :class:`Exporter` hands chunks of stored ful
 there with the same ``updated_at`` changes nothing; a changed one replaces its rows; never a
 duplicate). While the pull runs, the details fetched since the last export go out every
 :data:`EXPORT_EVERY_S` seconds (or every :data:`EXPORT_EVERY_N` orders) on a thread of their own;
-when it ends, the whole pull is exported once more (partitions already current are left alone),
-so the dataset holds exactly the pull's orders. Memory stays bounded by one chunk.
+when it ends, every order of the pull not exported yet goes out (those reused from the store
+without a fetch, the listed orders without details), so the dataset holds exactly the pull's
+orders. Memory stays bounded by one chunk.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Exporter:
         self._tz = tz
         self._lock = threading.Condition()
         self._pending: set[int] = set()
+        self._bodies_out: set[int] = set()
+        self._listed_out: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.exports = 0
@@ -68,21 +71,23 @@ class Exporter:
         self._thread = threading.Thread(target=self._loop, name="kounta-pull-export", daemon=True)
         self._thread.start()
 
-    def finish(self) -> Manifest | None:
-        """Stop the background exports and export the whole pull; returns the manifest (the
-        error is kept in :attr:`error`, the pull's data stays in the store)."""
+    def finish(self, done: set[int], listed: set[int]) -> Manifest | None:
+        """Stop the background exports and export what of the pull is not in the dataset yet:
+        the full orders ``done`` and the list records ``listed`` not exported by this job.
+        Returns the manifest (an error is kept in :attr:`error`; the pull's data stays in the store)."""
         self._stop.set()
         with self._lock:
             self._lock.notify_all()
         if self._thread is not None:
             self._thread.join()
         if self.error is None:
-            try:
-                self.manifest = export_pull(self.root, self._store, self._key, company_id=self._company_id,
-                                            tz=self._tz)
-                self.exports += 1
-            except Exception as exc:  # noqa: BLE001 - reported through the job
-                self.error = exc
+            bodies = sorted(done - self._bodies_out)
+            records = sorted(listed - self._listed_out)
+            if bodies or records or self.manifest is None:
+                try:
+                    self._export(bodies, records)
+                except Exception as exc:  # noqa: BLE001 - reported through the job
+                    self.error = exc
         return self.manifest
 
     def _loop(self) -> None:
@@ -93,18 +98,29 @@ class Exporter:
                 ids, self._pending = sorted(self._pending), set()
             if ids and not self._stop.is_set():
                 try:
-                    self._export(ids)
+                    self._export(ids, ids)
                 except Exception as exc:  # noqa: BLE001 - the first failure stops the exports
                     self.error = exc
                     return
 
-    def _export(self, ids: list[int]) -> None:
+    def _export(self, ids: list[int], listed: list[int]) -> None:
         from ..dataset import export_orders
 
         self.manifest = export_orders(self.root, self._bodies(ids), company_id=self._company_id, tz=self._tz,
-                                      pull_id=self._key, listed=self._store.listed(ids))
+                                      pull_id=self._key, listed=self._store.listed(listed))
         self.exports += 1
+        self._bodies_out.update(ids)
+        self._listed_out.update(listed)
+        _release_arrow_memory()
 
     def _bodies(self, ids: list[int]) -> Iterator[list[dict[str, Any]]]:
         for start in range(0, len(ids), _CHUNK):
             yield list(self._store.details(ids[start : start + _CHUNK]))
+
+
+def _release_arrow_memory() -> None:
+    """Hand the memory Arrow's allocator kept after an export back to the system (it keeps
+    freed blocks for reuse, which a long pull would otherwise carry to its end)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()

@@ -218,8 +218,12 @@ class PullJob:
         for chunk in self.orders.chunks():
             for name, df in _frames.order_tables(chunk, self.tz, meta=meta).items():
                 parts.setdefault(name, []).append(df)
-        tables = {name: _frames.concat(dfs) for name, dfs in parts.items()} if parts else \
-            _frames.order_tables([], self.tz, meta=meta)
+        if not parts:
+            tables = _frames.order_tables([], self.tz, meta=meta)
+        else:
+            # one table at a time, its parts dropped as soon as it is whole: the peak is the parts
+            # plus one table, not twice everything
+            tables = {name: _frames.concat(parts.pop(name)) for name in list(parts)}
         listed = [_frames.frame("orders", chunk, tz=self.tz, meta=meta) for chunk in self.store.iter_summaries(self.key)]
         tables["listed"] = _frames.concat(listed) if listed else _frames.frame("orders", [], tz=self.tz, meta=meta)
         return tables
@@ -274,9 +278,9 @@ class PullJob:
             self._scheduler.run(tick=self._tick)
         finally:
             if exporter is not None:
-                # the whole pull once more: the dataset then holds exactly its orders, even those
-                # reused from the store (partitions already current are left alone)
-                exporter.finish()
+                # what is not out yet (orders reused from the store, list records without a
+                # detail): the dataset then holds exactly the pull's orders
+                exporter.finish(self._scheduler.done_snapshot(), set(self._scheduler.members_snapshot()))
                 if exporter.error is not None and self._scheduler.state != "failed":
                     self._export_error = DataFileError(
                         f"The pull finished but writing the dataset at {exporter.root} failed: "

@@ -72,7 +72,8 @@ class PullStore:
         self.path = Path(path).expanduser()
         self._lock = threading.RLock()
         self._codec = Codec()
-        self._migrated: tuple[int, int, int] | None = None
+        self._numbers: dict[str, int] = {}
+        self._migrated: tuple[int, int, int, bool] | None = None
         self._db = connect(self.path, self._migrate)
         self._identity = file_identity(self.path)
         self._closed = False
@@ -188,8 +189,9 @@ class PullStore:
         rows = self._order_rows(summaries, created)
         with self._lock, self._tx():
             self._upsert_orders(rows)
+            number = self._pull_number(key)
             self._db.executemany(
-                "INSERT OR IGNORE INTO members (pull_key, order_id) VALUES (?, ?)", [(key, r[0]) for r in rows]
+                "INSERT OR IGNORE INTO members (pull, order_id) VALUES (?, ?)", [(number, r[0]) for r in rows]
             )
 
     @_guarded
@@ -206,9 +208,10 @@ class PullStore:
         with self._lock, self._tx():
             self._upsert_orders(rows)
             before = self._db.total_changes
+            number = self._pull_number(key)
             self._db.executemany(
-                "INSERT OR IGNORE INTO members (pull_key, order_id) VALUES (?, ?)",
-                [(key, r[0]) for r in rows],
+                "INSERT OR IGNORE INTO members (pull, order_id) VALUES (?, ?)",
+                [(number, r[0]) for r in rows],
             )
             added = self._db.total_changes - before
             oldest = min(created) if created else None
@@ -229,8 +232,8 @@ class PullStore:
         with self._lock:
             return self._db.execute(
                 "SELECT o.id, o.created_ts, o.updated_at, o.site_id, o.total FROM members m "
-                "JOIN orders o ON o.id = m.order_id WHERE m.pull_key = ?",
-                (key,),
+                "JOIN orders o ON o.id = m.order_id WHERE m.pull = ?",
+                (self._pull_number(key),),
             ).fetchall()
 
     def summaries(self, key: str) -> list[dict[str, Any]]:
@@ -257,9 +260,9 @@ class PullStore:
         with self._lock:
             return self._db.execute(
                 "SELECT o.created_ts, o.id, o.summary FROM orders o INDEXED BY orders_created "
-                "WHERE EXISTS (SELECT 1 FROM members m WHERE m.pull_key = ? AND m.order_id = o.id) "
+                "WHERE EXISTS (SELECT 1 FROM members m WHERE m.pull = ? AND m.order_id = o.id) "
                 f"{cursor}ORDER BY o.created_ts DESC, o.id DESC LIMIT ?",
-                (key, *(after or ()), chunk),
+                (self._pull_number(key), *(after or ()), chunk),
             ).fetchall()
 
     def listed(self, ids: list[int]) -> Iterator[list[dict[str, Any]]]:
@@ -385,8 +388,8 @@ class PullStore:
         args: list[Any] = []
         join = ""
         if key is not None:
-            join = "JOIN members m ON m.order_id = d.id AND m.pull_key = ? "
-            args.append(key)
+            join = "JOIN members m ON m.order_id = d.id AND m.pull = ? "
+            args.append(self._pull_number(key))
         if site is not None:
             where.append("d.site_id = ?")
             args.append(site)
@@ -504,6 +507,17 @@ class PullStore:
             )
         return DataFileError(f"The pull store {self.path} could not be used ({text}).", self.path)
 
+    def _pull_number(self, key: str) -> int:
+        """The pull's row number (members refer to it; -1 for an unknown key: no members)."""
+        number = self._numbers.get(key)
+        if number is None:
+            with self._lock:
+                row = self._db.execute("SELECT rowid FROM pulls WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return -1
+            number = self._numbers[key] = int(row[0])
+        return number
+
     def _tx(self) -> _Transaction:
         self.check_file()
         return _Transaction(self._db)
@@ -558,10 +572,12 @@ class PullStore:
                                      (data, time.time()))
         self._load_dictionaries()
 
-    def _finish_migration(self, orders: int, bodies: int, before: int) -> None:
+    def _finish_migration(self, orders: int, bodies: int, before: int, announce: bool) -> None:
         with self._lock:
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if not announce:  # a layout change of the same compact data: nothing worth a word
+            return
         warn(
             f"The pull store {self.path.name} was converted to the compact format ({orders:,} listed orders, "
             f"{bodies:,} full orders): {before / 1e6:,.1f} MB → {self.disk_bytes() / 1e6:,.1f} MB on disk.",
