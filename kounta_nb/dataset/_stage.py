@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,16 @@ def _order_key(record: Mapping[str, Any]) -> str:
 
 def _dedupe(chunk: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The chunk with each order once (its last occurrence), in arrival order."""
-    by_id = {_order_key(r): r for r in chunk}
-    return list(by_id.values()) if len(by_id) != len(chunk) else chunk
+    try:  # the common case, at C speed: every record a dict with an id_str
+        keys = list(map(itemgetter("id_str"), chunk))
+        if None in keys or "" in keys:
+            raise KeyError("id_str")
+    except (KeyError, TypeError):
+        keys = [_order_key(r) for r in chunk]
+    if len(set(keys)) == len(keys):
+        return chunk
+    by_id = dict(zip(keys, chunk, strict=True))
+    return list(by_id.values())
 
 
 @dataclass

@@ -153,18 +153,21 @@ def _derive_options(
     """The name of the option set the chosen option belongs to (else the first set listed)."""
     names: list[Any] = []
     for rec in records:
-        sets = [s for s in rec.get("option_sets") or () if type(s) is dict]
         pid = rec.get("product_id")
-        found = next(
-            (
-                s
-                for s in sets
-                for o in s.get("options") or ()
-                if type(o) is dict and o.get("product_id") == pid
-            ),
-            sets[0] if sets else None,
-        )
-        names.append(found.get("name") if found is not None else None)
+        first = found = None
+        for candidate in rec.get("option_sets") or ():
+            if type(candidate) is not dict:
+                continue
+            if first is None:
+                first = candidate
+            for option in candidate.get("options") or ():
+                if type(option) is dict and option.get("product_id") == pid:
+                    found = candidate
+                    break
+            if found is not None:
+                break
+        chosen = found if found is not None else first
+        names.append(chosen.get("name") if chosen is not None else None)
     df["option_set"] = strings(names)
 
 

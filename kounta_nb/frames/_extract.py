@@ -200,13 +200,15 @@ def _one_level(records: Sequence[Any], schema: Schema, rows: list[Any], parents:
     for rec in records:
         children = rec.get(key)
         if type(children) is list:
-            if set(map(type, children)) - {dict}:  # rare: drop what is not a record
-                children = [c for c in children if isinstance(c, Mapping)]
             rows.extend(children)
             parents.extend([rec] * len(children))
         elif _level_of(rec, schema) == 1:  # a child record given directly (e.g. a POST body)
             rows.append(rec)
             parents.append(None)
+    if set(map(type, rows)) - {dict}:  # rare: drop children that are not records
+        keep = [i for i, row in enumerate(rows) if isinstance(row, Mapping)]
+        rows[:] = [rows[i] for i in keep]
+        parents[:] = [parents[i] for i in keep]
 
 
 def _walk(records: Sequence[Any], schema: Schema, levels: list[list[Any]]) -> None:
