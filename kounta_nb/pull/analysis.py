@@ -63,7 +63,7 @@ class Analysis:
 
     def estimate(self, by: str, metric: str, confidence: float, *, details: bool) -> pd.DataFrame:
         """See :meth:`kounta_nb.pull.PullJob.estimate`."""
-        from ..frames.schemas import WEEKDAYS
+        from ..vocab import WEEKDAYS
         from .estimates import estimate_totals
 
         if by not in KNOWN_GROUPS + DETAIL_GROUPS:
@@ -146,7 +146,7 @@ class Analysis:
             return {oid: self._lines.get(oid, []) for oid in ids}
 
     def _known_groups(self, by: str, population: pd.DataFrame) -> dict[int, Any]:
-        from ..frames.schemas import WEEKDAYS
+        from ..vocab import WEEKDAYS
 
         names = self._site_names() if by == "site" else {}
         out: dict[int, Any] = {}
