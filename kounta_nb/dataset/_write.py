@@ -18,6 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -160,6 +161,12 @@ def read_frame(path: str | os.PathLike[str]) -> pd.DataFrame:
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataFileError(f"{source} is not a readable Parquet file ({exc}).", source) from exc
     df = table.to_pandas(types_mapper=_nested_only)
+    for name in df.columns:
+        dtype = df[name].dtype
+        if isinstance(dtype, pd.DatetimeTZDtype) and not isinstance(dtype.tz, ZoneInfo):
+            # older pyarrow hands back pytz zones; frames use zoneinfo (equal dtypes, equal frames)
+            with contextlib.suppress(ValueError, KeyError):
+                df[name] = df[name].dt.tz_convert(ZoneInfo(str(dtype.tz)))
     raw = (table.schema.metadata or {}).get(b"PANDAS_ATTRS")
     if raw:
         with contextlib.suppress(ValueError):
