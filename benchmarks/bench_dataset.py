@@ -238,14 +238,15 @@ def run_phase(name: str, args: argparse.Namespace) -> dict[str, Any]:
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise SystemExit(f"phase {name} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--orders", type=int, default=1_000_000)
     ap.add_argument("--months", type=int, default=12, help="months of history the business holds")
-    ap.add_argument("--extra-sites", type=int, default=14, help="extra venues of the group")
+    ap.add_argument("--extra-sites", type=int, default=17, help="extra venues of the group")
     ap.add_argument("--chunk", type=int, default=2000)
     ap.add_argument("--root", default=None, help="dataset directory (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the dataset afterwards")

@@ -10,6 +10,7 @@ commit (``_export``) renames them over the old ones. One partition is in memory 
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,11 @@ class Plan:
 
 def _canonical(table: str, tz: Any) -> pa.Schema:
     """The file schema of ``table`` with the pandas metadata a frame of its kind carries."""
+    return _canonical_by_name(table, str(tz))
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_by_name(table: str, tz: str) -> pa.Schema:
     kind = KIND[table]
     return to_arrow(frames.empty(kind, tz), kind, tz, drop=("company_id", "site_id")).schema
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from itertools import chain
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -197,6 +197,12 @@ def _level_of(rec: Mapping[str, Any], schema: Schema) -> int:
 
 def _one_level(records: Sequence[Any], schema: Schema, rows: list[Any], parents: list[Any]) -> None:
     key = schema.explode[0]
+    children = _get_each(list(records), key)
+    if set(map(type, children)) <= {list}:  # parents only (full orders): all at C speed
+        rows.extend(chain.from_iterable(children))
+        parents.extend(chain.from_iterable(map(repeat, records, map(len, children))))
+        _drop_non_records(rows, parents)
+        return
     for rec in records:
         children = rec.get(key)
         if type(children) is list:
@@ -205,6 +211,10 @@ def _one_level(records: Sequence[Any], schema: Schema, rows: list[Any], parents:
         elif _level_of(rec, schema) == 1:  # a child record given directly (e.g. a POST body)
             rows.append(rec)
             parents.append(None)
+    _drop_non_records(rows, parents)
+
+
+def _drop_non_records(rows: list[Any], parents: list[Any]) -> None:
     if set(map(type, rows)) - {dict}:  # rare: drop children that are not records
         keep = [i for i, row in enumerate(rows) if isinstance(row, Mapping)]
         rows[:] = [rows[i] for i in keep]

@@ -17,6 +17,7 @@ pandas dtype             Arrow / Parquet type
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -60,8 +61,21 @@ def arrow_schema(kind: str, tz: Any = None, *, drop: tuple[str, ...] = ()) -> pa
 def to_arrow(df: pd.DataFrame, kind: str, tz: Any = None, *, drop: tuple[str, ...] = ()) -> pa.Table:
     """A frame of ``kind`` → an Arrow table with :func:`arrow_schema` (and pandas metadata, so
     ``pd.read_parquet`` gives back the same dtypes; see :func:`portable` for list columns)."""
+    zone = resolve_tz(tz)
+    schema = _schema_with_metadata(kind, str(zone) if zone is not None else None, drop)
+    # column by column: every frames dtype converts straight to its Arrow type; the pandas
+    # metadata is the same for every frame of a kind, so it is made once (below), not per call
+    arrays = [pa.array(df[f.name], type=f.type, from_pandas=True) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_with_metadata(kind: str, tz: str | None, drop: tuple[str, ...]) -> pa.Schema:
+    from . import empty  # the package's public constructor (imported late: it imports us)
+
     schema = arrow_schema(kind, tz, drop=drop)
-    return portable(pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False))
+    like = empty(kind, tz)[schema.names]
+    return portable(pa.Table.from_pandas(like, schema=schema, preserve_index=False)).schema
 
 
 def _nested(typ: pa.DataType) -> bool:
