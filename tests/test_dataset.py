@@ -385,3 +385,14 @@ def test_dataset__pyarrow_dataset_reads_with_declared_partition_types(tmp_path, 
     table = ds.to_table(filter=pads.field("site_id") == 1201)
     assert table.schema.field("site_id").type == pa.int64()
     assert table.num_rows == sum(o["site_id"] == 1201 for o in harbour)
+
+
+def test_dataset__a_fixed_offset_zone_is_written_as_an_offset(tmp_path, bakery):
+    from datetime import timedelta, timezone
+
+    root = tmp_path / "data"
+    dataset.export_orders(root, [bakery[:20]], company_id=BAKERY, tz=timezone(timedelta(hours=10)))
+    schema = pq.read_schema(next(root.glob("orders/*/*/*/*.parquet")))
+    assert schema.field("created_at").type == pa.timestamp("us", tz="+10:00")
+    assert dataset.manifest(str(root)).companies[BAKERY].tz == "+10:00"
+    assert len(dataset.read(root, "orders")) == 20

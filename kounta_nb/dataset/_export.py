@@ -28,6 +28,7 @@ from typing import Any
 from .. import frames
 from ..errors import ConfigError, DataFileError
 from ..files import write_private_text
+from ..frames.arrow import zone_name
 from ._layout import DATA_FILE, SCHEMA_VERSION, TABLES, fsync_dir, internal_dir, make_dir
 from ._lock import exclusive
 from ._manifest import CompanyEntry, Manifest, load_manifest, save_manifest
@@ -76,7 +77,7 @@ def export_orders(
     with exclusive(_company_lock(base, cid), what=f"company {cid}'s part of the dataset"):
         recover(base, cid)
         before = load_manifest(base)
-        _check_compatible(before, cid, str(zone), base)
+        _check_compatible(before, cid, zone_name(zone), base)
         staging = internal_dir(base, "staging") / f"{cid}-{token}"
         make_dir(staging)
         stage = Stage(staging, zone)
@@ -89,7 +90,7 @@ def export_orders(
                 stage.add_listed(chunk)
             stage.close()
             plan = merge_all(stage, base, cid, token)
-            update = {"tz": str(zone), "stats": plan.stats, "pull_id": pull_id,
+            update = {"tz": zone_name(zone), "stats": plan.stats, "pull_id": pull_id,
                       "exported_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
             journal = _journal(base, cid, token, plan, update)
             manifest = _apply(base, cid, journal, plan.renames, update)

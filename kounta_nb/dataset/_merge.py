@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from .. import frames
 from ..errors import DataFileError
-from ..frames.arrow import to_arrow
+from ..frames.arrow import to_arrow, zone_name
 from ._layout import DATA_FILE, KIND, make_dir, partition_dir, partition_key
 from ._stage import SEQ, Stage
 
@@ -53,7 +53,7 @@ class Plan:
 
 def _canonical(table: str, tz: Any) -> pa.Schema:
     """The file schema of ``table`` with the pandas metadata a frame of its kind carries."""
-    return _canonical_by_name(table, str(tz))
+    return _canonical_by_name(table, zone_name(tz))
 
 
 @functools.lru_cache(maxsize=64)

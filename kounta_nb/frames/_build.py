@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,10 +24,17 @@ from .schemas import SCHEMAS, Schema
 __all__ = ["as_records", "build", "jsonable", "resolve_tz", "schema_of"]
 
 
+_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+
+
 def resolve_tz(tz: Any) -> tzinfo | None:
-    """``None``, a ``tzinfo`` or an IANA name → ``tzinfo`` (ConfigError for an unknown zone)."""
+    """``None``, a ``tzinfo``, an IANA name or a fixed offset (``"+10:00"``, as Arrow writes one)
+    → ``tzinfo`` (ConfigError for an unknown zone)."""
     if tz is None or isinstance(tz, tzinfo):
         return tz
+    if isinstance(tz, str) and (offset := _OFFSET.fullmatch(tz.strip())):
+        sign = -1 if offset.group(1) == "-" else 1
+        return timezone(sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
     if isinstance(tz, str):
         try:
             return ZoneInfo(tz)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyarrow as pa
@@ -28,7 +30,7 @@ from ._build import resolve_tz, schema_of
 from ._convert import TS_UNIT, list_type
 from .schemas import Col
 
-__all__ = ["arrow_schema", "arrow_type", "portable", "to_arrow"]
+__all__ = ["arrow_schema", "arrow_type", "portable", "to_arrow", "zone_name"]
 
 _PLAIN: dict[str, pa.DataType] = {
     "id": pa.int64(), "int": pa.int64(), "len": pa.int64(),
@@ -38,13 +40,27 @@ _PLAIN: dict[str, pa.DataType] = {
 }  # fmt: skip
 
 
+def zone_name(tz: Any) -> str:
+    """The zone as Arrow writes it: an IANA name, or a fixed offset ``+10:00``; UTC for None."""
+    zone = resolve_tz(tz)
+    if zone is None:
+        return "UTC"
+    if isinstance(zone, ZoneInfo):
+        return zone.key
+    offset = zone.utcoffset(None)
+    if isinstance(zone, timezone) and offset is not None:
+        minutes = int(offset.total_seconds() // 60)
+        sign = "-" if minutes < 0 else "+"
+        return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return str(zone)
+
+
 def arrow_type(col: Col, tz: Any = None) -> pa.DataType:
     """The Arrow type of one column (timestamps in ``tz``, UTC when None)."""
     if col.type in _PLAIN:
         return _PLAIN[col.type]
     if col.type == "timestamp":
-        zone = resolve_tz(tz)
-        return pa.timestamp(TS_UNIT, tz=str(zone) if zone is not None else "UTC")
+        return pa.timestamp(TS_UNIT, tz=zone_name(tz))
     if col.type == "category":
         # ordered when the categories are a fixed scale (weekday), as the frame's dtype is
         return pa.dictionary(pa.int32(), pa.string(), ordered=col.name == "weekday")
@@ -61,8 +77,7 @@ def arrow_schema(kind: str, tz: Any = None, *, drop: tuple[str, ...] = ()) -> pa
 def to_arrow(df: pd.DataFrame, kind: str, tz: Any = None, *, drop: tuple[str, ...] = ()) -> pa.Table:
     """A frame of ``kind`` → an Arrow table with :func:`arrow_schema` (and pandas metadata, so
     ``pd.read_parquet`` gives back the same dtypes; see :func:`portable` for list columns)."""
-    zone = resolve_tz(tz)
-    schema = _schema_with_metadata(kind, str(zone) if zone is not None else None, drop)
+    schema = _schema_with_metadata(kind, zone_name(tz) if tz is not None else None, drop)
     # column by column: every frames dtype converts straight to its Arrow type; the pandas
     # metadata is the same for every frame of a kind, so it is made once (below), not per call
     arrays = [pa.array(df[f.name], type=f.type, from_pandas=True) for f in schema]
