@@ -2,7 +2,7 @@
 
 >>> from kounta_nb import dataset
 >>> m = dataset.export_orders("data", job.store.iter_bodies(job.key), company_id=k.company_id,
-...                           tz=k.tz, listed=job.store.summaries(job.key))
+...                           tz=k.tz, listed=job.store.iter_summaries(job.key))
 >>> con = dataset.connect("data")                       # views orders, lines, payments, options, listed
 >>> dataset.query(con, "SELECT site_id, date, sum(total) FROM orders GROUP BY ALL")
 >>> dataset.read("data", "lines", company_id=51642)     # pandas, exactly the frames' dtypes
