@@ -29,7 +29,8 @@ def test_dataset_docs__the_notebook_example_runs_as_written(
     namespace: dict[str, Any] = {}
     exec(compile(_example(), str(DOC), "exec"), namespace)  # noqa: S102 - the documented example
     out = capsys.readouterr().out
-    m, daily, top, job = namespace["m"], namespace["daily"], namespace["top"], namespace["job"]
+    daily, top, job = namespace["daily"], namespace["top"], namespace["job"]
+    m = job.exported
     assert "Manifest(" in out and "orders" in out
     assert (tmp_path / "sales-data" / "manifest.json").is_file()
     frames = job.frames()
