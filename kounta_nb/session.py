@@ -104,10 +104,6 @@ def save_choice(company_id: int, key: str, value: Any) -> None:
         files.write_private_text(path, json.dumps(data, indent=1, sort_keys=True))
 
 
-#: Requests per minute the client allows itself against a sandbox that does not rate-limit.
-SANDBOX_UNTHROTTLED = 60_000
-
-
 def _key(client: Any) -> tuple[str, int]:
     return (str(client.api_base), int(client.company_id))
 
@@ -149,7 +145,7 @@ class Session(HasTraits):
         options["api_base"] = handle.api_base
         options["token_store"] = False
         if "rate_limit" not in options and not handle.options.rate_limit:
-            options["rate_limit"] = SANDBOX_UNTHROTTLED
+            options["rate_limit"] = settings.SANDBOX_RATE_LIMIT
         return options
 
     def start_sandbox(self) -> Any:
