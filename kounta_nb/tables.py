@@ -40,6 +40,7 @@ import pandas as pd
 from . import frames
 from .endpoints import CATALOGUE, ORDER_FILTERS, TABLES, Endpoint, Table, check_filters, table
 from .errors import ConfigError, warn
+from .progress import progress_bar
 
 __all__ = ["DEFAULT_ORDER_STATUS", "RESOURCES", "fetch", "fetch_order_tables", "resource"]
 
@@ -217,47 +218,12 @@ _NOUNS = {"order": "orders", "product": "products", "customer": "customers", "st
           "site": "sites", "register": "registers", "category": "categories"}  # fmt: skip
 
 
-class _Bar:
-    """A progress bar for a run of one-request-per-record fetches (tqdm).
-
-    In a notebook it is displayed with a display id and re-displayed when it closes, so the
-    notebook file keeps the final state (saved outputs otherwise hold the text of the moment the
-    bar appeared: 0 %). It stays (``leave=True``) for the same reason.
-    """
-
-    def __init__(self, total: int, desc: str, unit: str) -> None:
-        from tqdm.auto import tqdm
-
-        self._handle: Any = None
-        if _is_notebook_bar(tqdm):
-            from IPython import display as ipython_display
-
-            show: Any = ipython_display.display
-            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=True, display=False)
-            self._handle = show(self._bar.container, display_id=True)
-        else:
-            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=True)
-
-    def update(self) -> None:
-        self._bar.update()
-
-    def close(self) -> None:
-        self._bar.close()
-        if self._handle is not None:
-            self._handle.update(self._bar.container)
-
-
-def _is_notebook_bar(cls: Any) -> bool:
-    try:
-        from tqdm.notebook import tqdm_notebook
-    except ImportError:
-        return False
-    return isinstance(cls, type) and issubclass(cls, tqdm_notebook)
-
-
-def _bar(total: int, table_name: str, detail: str) -> _Bar:
+def _bar(total: int, table_name: str, detail: str) -> Any:
+    """A bar for a run of one-request-per-record fetches; it stays (``leave=True``) so the saved
+    notebook shows how the run ended (see :mod:`kounta_nb.progress`). None without tqdm."""
     noun = _NOUNS.get(detail, detail)
-    return _Bar(total, f"Kounta {table_name}: full {noun}", noun.split()[0].rstrip("s"))
+    return progress_bar(total=total, desc=f"Kounta {table_name}: full {noun}", unit=noun.split()[0].rstrip("s"),
+                        leave=True)
 
 
 def _one_order(client: Any, given: dict[str, Any], tz: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
