@@ -83,18 +83,16 @@ def parse_moment(text: str, *, tz: tzinfo, now: datetime | None = None, end: boo
 def _parse_iso(raw: str, *, tz: tzinfo, end: bool) -> datetime:
     if not raw.isascii():
         raise ConfigError(f"Cannot read {raw!r} as a date: {_HELP}.")
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-        else:
-            moment = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
-    except ValueError:
-        raise ConfigError(f"Cannot read {raw!r} as a date: {_HELP}.") from None
     if len(raw) == 10:
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            raise ConfigError(f"Cannot read {raw!r} as a date: {_HELP}.") from None
         # OverflowError for 9999-12-31 as an end: the caller turns it into one sentence
         return _local_midnight(day + timedelta(days=1) if end else day, tz)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=tz)
+    moment = parse_timestamp(raw, naive=tz)
+    if moment is None:
+        raise ConfigError(f"Cannot read {raw!r} as a date: {_HELP}.")
     return moment.astimezone(tz)
 
 
@@ -159,9 +157,13 @@ def check_range(since: datetime | None, until: datetime | None, *, now: datetime
         )
 
 
-def parse_timestamp(value: object) -> datetime | None:
-    """An API timestamp (``2026-05-29T11:14:06+10:00``, ``…Z``) → an aware datetime; ``None``
-    for anything else (missing, not a string, no offset, not a timestamp)."""
+def parse_timestamp(value: object, *, naive: tzinfo | None = None) -> datetime | None:
+    """An ISO 8601 timestamp (``2026-05-29T11:14:06+10:00``, ``…Z``) → an aware datetime; ``None``
+    for anything else (missing, not a string, not a timestamp).
+
+    The one timestamp parser of the client side. Text without an offset is read in the zone
+    ``naive``; without ``naive`` it is not a timestamp (the API always sends an offset).
+    """
     if not isinstance(value, str) or not value.isascii():
         return None
     text = value.strip()
@@ -169,7 +171,9 @@ def parse_timestamp(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=naive) if naive is not None else None
+    return parsed
 
 
 def span_text(since: datetime | None, until: datetime | None) -> str:

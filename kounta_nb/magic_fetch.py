@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings
-from .dates import LAST, parse_moment
+from .dates import LAST, parse_moment, parse_timestamp
 from .errors import ConfigError
 from .magic_args import parse_pairs, suggest
 from .session import load_choices, save_choice
@@ -212,11 +212,11 @@ class Fetcher:
             if not isinstance(stamp, str):
                 raise ConfigError(f"There is no earlier pull of {resource} to continue from: give "
                                   "--since a date the first time.")
-            try:
-                return datetime.fromisoformat(stamp).astimezone(tz)
-            except ValueError:
+            remembered = parse_timestamp(stamp)
+            if remembered is None:
                 raise ConfigError(f"The remembered end of the last fetch of {resource} ({stamp!r}) "
-                                  "is unreadable: give --since a date.") from None
+                                  "is unreadable: give --since a date.")
+            return remembered.astimezone(tz)
         now = self._now(tz)
         since = moment(str(text), tz, "--since", now=now)
         if since > now:
@@ -398,14 +398,7 @@ def _pace(page: list[dict[str, Any]], since: datetime | None, until: datetime | 
 
 
 def _created(record: dict[str, Any]) -> datetime | None:
-    value = record.get("created_at")
-    if not isinstance(value, str):
-        return None
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+    return parse_timestamp(record.get("created_at"), naive=UTC)
 
 
 def _duration(seconds: float) -> str:
@@ -509,15 +502,13 @@ def say_how_fresh(frame: Any) -> None:
     if not meta.get("stale"):
         return
     since = meta.get("stale_since")
-    when = since if isinstance(since, datetime) else None
-    if isinstance(since, str):
-        with contextlib.suppress(ValueError):
-            when = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    if isinstance(since, datetime):
+        when: datetime | None = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+    else:
+        when = parse_timestamp(since, naive=UTC)
     if when is None:
         print("Offline: this result came from the cache, not the API (Kounta.offline is on); its age is unknown.")
         return
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     age = datetime.now(UTC) - when
     print(f"Offline: this result came from the cache, not the API: the oldest part is "
           f"{_age(age)} old (fetched {when.astimezone():%Y-%m-%d %H:%M %Z}).")

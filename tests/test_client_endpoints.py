@@ -161,6 +161,9 @@ def test_dates__helpers():
     assert parse_timestamp("2026-05-29T01:14:06Z") == datetime(2026, 5, 29, 1, 14, 6, tzinfo=UTC)
     assert parse_timestamp("2026-05-29T11:14:06") is None and parse_timestamp(5) is None
     assert parse_timestamp("２０２６-05-29T11:14:06Z") is None
+    # text without an offset is read in the zone the caller names, and only then
+    assert parse_timestamp("2026-05-29T11:14:06", naive=SYD) == datetime(2026, 5, 29, 11, 14, 6, tzinfo=SYD)
+    assert parse_timestamp("2026-05-29T11:14:06Z", naive=SYD) == datetime(2026, 5, 29, 11, 14, 6, tzinfo=UTC)
     check_range(None, None, now=NOW)
     with pytest.raises(ConfigError, match="in the future"):
         check_range(NOW + timedelta(seconds=1), None, now=NOW)

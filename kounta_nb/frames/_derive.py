@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..dates import parse_timestamp
 from ..vocab import WEEKDAYS
 from ._convert import TS_UNIT, strings, to_bool, to_float
 
@@ -100,21 +101,13 @@ def _derive_shifts(
     for i, rec in enumerate(records):
         for brk in rec.get("breaks") or ():
             if isinstance(brk, Mapping):
-                a, b = _parse_one(brk.get("started_at")), _parse_one(brk.get("finished_at"))
+                a = parse_timestamp(brk.get("started_at"), naive=UTC)
+                b = parse_timestamp(brk.get("finished_at"), naive=UTC)
                 if a is not None and b is not None:
                     mins[i] += (b - a).total_seconds() / 60.0
     df["break_minutes"] = np.round(mins, 2)
     worked = _minutes(df["started_at"], df["finished_at"]) - mins
     df["worked_hours"] = np.round(worked / 60.0, 4)
-
-
-def _parse_one(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _derive_breaks(
