@@ -39,7 +39,7 @@ class Stats:
         return {"requests": self.requests}
 
 
-class FakeKounta:
+class InMemoryClient:
     """The read surface of kounta_nb.client.Kounta, over in-memory records."""
 
     tz = ZoneInfo("Australia/Sydney")
@@ -189,7 +189,7 @@ REQUIRED = {
 }  # fmt: skip
 
 FILTERS: dict[str, dict[str, Any]] = {
-    "order": {"id": next(iter(FakeKounta().full_orders))},
+    "order": {"id": next(iter(InMemoryClient().full_orders))},
     "addresses": {"site": 101},
     "shifts": {"date": "2013-04-29"},
     "breaks": {"since": "2013-04-01"},
@@ -197,8 +197,8 @@ FILTERS: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-def client() -> FakeKounta:
-    return FakeKounta()
+def client() -> InMemoryClient:
+    return InMemoryClient()
 
 
 def test_tables__resources_cover_every_magic_name():
