@@ -24,8 +24,10 @@ demo: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || { echo "chromium missing: install Debian's chromium (apt-get install -y chromium) for the browser test"; exit 1; }
 
+# ruff, then mypy (strict outside the sandbox; its files and settings: [tool.mypy] in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check kounta_nb tests benchmarks
+	$(BIN)/mypy
 
 # Set up, then run every test: lint, unit, contract (real sockets), magics, widgets, notebooks, browser.
 test: $(STAMP) chromium lint

@@ -112,6 +112,7 @@ def run_notebook(fast: bool, save: Path | None = None) -> Run:
         import nbformat
 
         save.mkdir(parents=True, exist_ok=True)
+        # nbformat.write has no annotations
         nbformat.write(nb, save / f"{NOTEBOOK.stem}-{'fast' if fast else 'full'}.ipynb")  # type: ignore[no-untyped-call]
     return run
 

@@ -61,7 +61,8 @@ class Server:
         )
 
     def stats(self) -> dict[str, Any]:
-        return requests.get(self.url + "/_sandbox/stats", timeout=10).json()
+        stats: dict[str, Any] = requests.get(self.url + "/_sandbox/stats", timeout=10).json()
+        return stats
 
     def advance(self, seconds: float) -> None:
         requests.post(self.url + "/_sandbox/clock", json={"advance": seconds}, timeout=10).raise_for_status()

@@ -155,7 +155,7 @@ def execute_notebook(
             "pip install 'kounta_nb[test]'."
         ) from exc
 
-    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]  # nbformat: no annotations
     with tempfile.TemporaryDirectory(prefix="kounta-nb-kernel-") as spec_root:
         ksm = _kernel_spec_manager(Path(spec_root), python or sys.executable)
         # IPC sockets on POSIX: nothing listens on TCP, and ipykernel has nothing to warn about.
@@ -227,7 +227,7 @@ def export_html(nb: Any, dest: Path, title: str | None = None) -> Path:
             "writing HTML reports needs nbconvert (it comes with jupyterlab): "
             "pip install 'kounta_nb[test]'."
         ) from exc
-    exporter = HTMLExporter(template_name="lab")  # type: ignore[no-untyped-call]
+    exporter = HTMLExporter(template_name="lab")  # type: ignore[no-untyped-call]  # nbconvert: no annotations
     resources = {"metadata": {"name": title or dest.stem}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -191,7 +191,8 @@ class Fetcher:
         """``Kounta.timezone``, else the company's."""
         name = self.m.options.timezone
         if not name:
-            return client.tz  # type: ignore[no-any-return]
+            company_zone: tzinfo = client.tz
+            return company_zone
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -251,8 +252,9 @@ class Fetcher:
             raise ConfigError("A pull needs --since (for example --since 30d).")
         text = str(given["since"])
         last = text.lower() == LAST
-        start: datetime | str = LAST if last else self._since(text, tz, name, client) or LAST
-        until = self._until(given.get("until"), tz, None if last else start)  # type: ignore[arg-type]
+        since = None if last else self._since(text, tz, name, client)
+        start: datetime | str = since or LAST
+        until = self._until(given.get("until"), tz, since)
         # the pull engine's status: its default is the same COMPLETE; None there means every status
         status = _default_status() if status is None else None if status == ANY_STATUS else status
         if args.dry_run:

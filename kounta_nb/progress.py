@@ -39,6 +39,7 @@ def _closing_bar_class(base: type) -> type:
     if _CLASS:
         return _CLASS[0]
 
+    # the base is tqdm.notebook's bar, imported lazily (and untyped): a class known at run time
     class ClosingBar(base):  # type: ignore[misc]
         """tqdm.notebook's bar, shown under a display id and re-published when closed."""
 
@@ -49,6 +50,7 @@ def _closing_bar_class(base: type) -> type:
             if not self.disable and getattr(self, "delay", 0) <= 0:
                 from IPython.display import display
 
+                # IPython's display() has no annotations
                 self._handle = display(self.container, display_id=True)  # type: ignore[no-untyped-call]
                 self.displayed = True
 

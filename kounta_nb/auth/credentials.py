@@ -191,13 +191,15 @@ class OAuthCredentials(Credentials):
         with self._lock:
             if stale is not None and self.authorization() != stale:
                 return
-            if not self.can_refresh():
+            client_id = self.client_id
+            # can_refresh() already requires a client id; the second test tells mypy so
+            if not self.can_refresh() or not client_id:
                 raise TokenExpiredError()
             previous = self._token
-            client = WebApplicationClient(self.client_id)
+            client = WebApplicationClient(client_id)
             body = client.prepare_refresh_body(
                 refresh_token=previous.refresh_token,
-                client_id=self.client_id,
+                client_id=client_id,
                 client_secret=self._client_secret,
             )
             answer = post_token(session, self.token_url, body, refreshing=True)

@@ -323,7 +323,9 @@ class Company:
                 for w, k, st, r, staff, ci in zip(sk.walls, sk.ks, sk.status, sk.regs, sk.staff, sk.custs,
                                                   strict=True)]
         for w, k, staff, r, off, idx in sk.refunds or ():
-            ci = (prev if off else sk).custs[idx]  # type: ignore[union-attr]
+            refunded = prev if off else sk
+            assert refunded is not None  # prev is built above whenever a refund has `off`
+            ci = refunded.custs[idx]
             rows.append(OrderRow(base + w, gen.order_id(sk.dn, w, slot, k), "COMPLETE", regs[r][0], staff,
                                  custs[ci]["id"] if ci >= 0 else None, None))
         rows.sort(key=lambda row: (row.epoch, row.id))
@@ -487,7 +489,8 @@ class Company:
         oid, site_id, created = record.get("id"), record.get("site_id"), record.get("created_at")
         if not isinstance(oid, int) or isinstance(oid, bool):
             raise ValueError("An order needs an integer 'id' (use new_id('order')).")
-        self._model(site_id)  # type: ignore[arg-type]
+        # site_id is whatever the body holds: _model raises ValueError unless it is one of ours
+        model = self._model(site_id)  # type: ignore[arg-type]
         if not isinstance(created, str):
             raise ValueError("An order needs 'created_at' as an ISO-8601 string with an offset.")
         epoch = parse_iso(created).timestamp()
@@ -501,7 +504,7 @@ class Company:
             self._overlay[oid] = record
             self._overlay_epoch[oid] = epoch
             self.writes += 1
-            self._overlay_at.setdefault((site_id, day), set()).add(oid)  # type: ignore[arg-type]
+            self._overlay_at.setdefault((model.id, day), set()).add(oid)
             if record.get("sale_number"):
                 self._overlay_sales[str(record["sale_number"])] = oid
 

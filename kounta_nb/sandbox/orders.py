@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -282,7 +283,7 @@ NOTES_LINE = ("", "", "", "", "", "", "", "", "", "", "", "", "Extra hot", "No s
               "Sauce on the side", "Less ice", "Half strength")
 
 
-def _choose_options(rand, item: _Item) -> list[tuple[_OptSet, _Opt]]:
+def _choose_options(rand: Callable[[], float], item: _Item) -> list[tuple[_OptSet, _Opt]]:
     chosen: list[tuple[_OptSet, _Opt]] = []
     for opt_set in item.sets:
         rules = opt_set.model

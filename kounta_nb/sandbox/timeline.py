@@ -123,7 +123,10 @@ class DayTime:
         self.day = day
         self.tz = tz
         noon = datetime(day.year, day.month, day.day, 12, tzinfo=tz)
-        self.offset = int(noon.utcoffset().total_seconds())  # type: ignore[union-attr]
+        offset = noon.utcoffset()
+        if offset is None:  # a ZoneInfo always has one; this tells mypy so
+            raise ValueError(f"{tz!r} gives no UTC offset")
+        self.offset = int(offset.total_seconds())
         self.offset_str = _fmt_offset(self.offset)
         #: POSIX seconds of local midnight *as if* the offset held all day
         self.wall_epoch = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) - self.offset

@@ -127,7 +127,7 @@ class Transport:
         self.cache_path: Path | None = None
         self._cache: HttpCache | None = None
         if cache_path is not False:
-            path = settings.http_cache_file() if cache_path in (None, True) else Path(cache_path)  # type: ignore[arg-type]
+            path = settings.http_cache_file() if cache_path is None or cache_path is True else Path(cache_path)
             self.cache_path = path
             self._cache = HttpCache(path, key_fn=self._cache_key, filter_fn=cacheable, setup=self._setup)
 

@@ -330,8 +330,12 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no type
             try:
                 self._listener = CallbackServer(self.complete, port=port, path=path)
             except OSError:
+                if not configured:  # a random loopback port: there is no URI to paste on
+                    raise
                 self._mode = "paste"
-        return configured or self._listener.redirect_uri  # type: ignore[union-attr]
+        if configured or self._listener is None:
+            return configured
+        return self._listener.redirect_uri
 
     def _begin(self, flow: Any, where: str, page: str) -> None:
         """Show the link to ``page`` (the consent page of ``where``) and wait for the return."""
