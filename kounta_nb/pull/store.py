@@ -44,6 +44,8 @@ _R = TypeVar("_R")
 #: Rows per ``IN (…)`` query (SQLite's default limit on variables is far above it).
 _BATCH = 500
 ClaimResult = Literal["mine", "have", "missing", "busy"]
+#: The columns of ``pulls`` a :class:`PullRecord` is made of, in its field order.
+_PULL_COLUMNS = "key, site, status, since_ts, until_ts, state, started, finished, high_water"
 
 
 def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -97,11 +99,7 @@ class PullStore:
     def pull(self, key: str) -> PullRecord | None:
         """The stored pull with this key, if any."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT key, site, status, since_ts, until_ts, state, started, finished, high_water "
-                "FROM pulls WHERE key = ?",
-                (key,),
-            ).fetchone()
+            row = self._db.execute(f"SELECT {_PULL_COLUMNS} FROM pulls WHERE key = ?", (key,)).fetchone()
         return PullRecord(*row) if row else None
 
     @_guarded
@@ -109,8 +107,7 @@ class PullStore:
         """The finished pull for this site and status that reached furthest (for ``since="last"``)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT key, site, status, since_ts, until_ts, state, started, finished, high_water "
-                "FROM pulls WHERE site IS ? AND status = ? AND state = 'finished' "
+                f"SELECT {_PULL_COLUMNS} FROM pulls WHERE site IS ? AND status = ? AND state = 'finished' "
                 "AND high_water IS NOT NULL ORDER BY high_water DESC, finished DESC LIMIT 1",
                 (site, status),
             ).fetchone()
@@ -186,13 +183,8 @@ class PullStore:
     @_guarded
     def record_orders(self, key: str, summaries: Sequence[dict[str, Any]], created: Sequence[float]) -> None:
         """Store listed orders as members of the pull without moving any cursor."""
-        rows = self._order_rows(summaries, created)
         with self._lock, self._tx():
-            self._upsert_orders(rows)
-            number = self._pull_number(key)
-            self._db.executemany(
-                "INSERT OR IGNORE INTO members (pull, order_id) VALUES (?, ?)", [(number, r[0]) for r in rows]
-            )
+            self._add_orders(key, summaries, created)
 
     @_guarded
     def record_page(
@@ -204,23 +196,15 @@ class PullStore:
         next_url: str | None,
     ) -> int:
         """Store one list page and move the slice's cursor, atomically; returns new members."""
-        rows = self._order_rows(summaries, created)
         with self._lock, self._tx():
-            self._upsert_orders(rows)
-            before = self._db.total_changes
-            number = self._pull_number(key)
-            self._db.executemany(
-                "INSERT OR IGNORE INTO members (pull, order_id) VALUES (?, ?)",
-                [(number, r[0]) for r in rows],
-            )
-            added = self._db.total_changes - before
+            added = self._add_orders(key, summaries, created)
             oldest = min(created) if created else None
             self._db.execute(
                 "UPDATE slices SET next_url = ?, done = ?, pages = pages + 1, listed = listed + ?, "
                 "oldest_ts = CASE WHEN ? IS NULL THEN oldest_ts "
                 "WHEN oldest_ts IS NULL OR ? < oldest_ts THEN ? ELSE oldest_ts END "
                 "WHERE pull_key = ? AND lo_ts = ?",
-                (next_url, int(next_url is None), len(rows), oldest, oldest, oldest, key, lo_ts),
+                (next_url, int(next_url is None), len(summaries), oldest, oldest, oldest, key, lo_ts),
             )
         return added
 
@@ -243,18 +227,10 @@ class PullStore:
 
     def iter_summaries(self, key: str, *, chunk: int = 2000) -> Iterator[list[dict[str, Any]]]:
         """The pull's abridged list records, newest first, ``chunk`` at a time."""
-        after: tuple[float, int] | None = None
-        while True:
-            rows = self._summary_rows(key, after, chunk)
-            if not rows:
-                return
-            after = (rows[-1][0], rows[-1][1])
-            yield [self._unpack(blob) for _, _, blob in rows]
-            if len(rows) < chunk:
-                return
+        return self._walk(lambda after: self._summary_rows(key, after, chunk), chunk)
 
     @_guarded
-    def _summary_rows(self, key: str, after: tuple[float, int] | None, chunk: int) -> list[tuple[float, int, bytes]]:
+    def _summary_rows(self, key: str, after: tuple[Any, ...] | None, chunk: int) -> list[tuple[Any, ...]]:
         cursor = "" if after is None else "AND (o.created_ts, o.id) < (?, ?) "
         # walk the created_ts index backwards (no sort per chunk), keeping the pull's members
         with self._lock:
@@ -268,31 +244,17 @@ class PullStore:
     def listed(self, ids: list[int]) -> Iterator[list[dict[str, Any]]]:
         """The abridged list records of ``ids``, in chunks."""
         for start in range(0, len(ids), _BATCH):
-            yield [self._unpack(blob) for blob in self._summary_blobs(ids[start : start + _BATCH])]
-
-    @_guarded
-    def _summary_blobs(self, ids: list[int]) -> list[bytes]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT summary FROM orders WHERE id IN ({','.join('?' * len(ids))})", ids
-            ).fetchall()
-        return [blob for (blob,) in rows]
+            rows = self._rows_of("SELECT summary FROM orders WHERE id IN ({ids})", ids[start : start + _BATCH])
+            yield [self._unpack(blob) for (blob,) in rows]
 
     @_guarded
     def detail_versions(self, ids: Iterable[int] | None = None) -> dict[int, tuple[str | None, bool]]:
         """``id → (updated_at of the stored body, missing)`` (all, or only ``ids``)."""
-        with self._lock:
-            if ids is None:
+        if ids is None:
+            with self._lock:
                 rows = self._db.execute("SELECT id, updated_at, missing FROM details").fetchall()
-            else:
-                rows = []
-                id_list = list(ids)
-                for start in range(0, len(id_list), _BATCH):
-                    part = id_list[start : start + _BATCH]
-                    rows += self._db.execute(
-                        f"SELECT id, updated_at, missing FROM details WHERE id IN ({','.join('?' * len(part))})",
-                        part,
-                    ).fetchall()
+        else:
+            rows = self._rows_of("SELECT id, updated_at, missing FROM details WHERE id IN ({ids})", list(ids))
         return {i: (u, bool(m)) for i, u, m in rows}
 
     @_guarded
@@ -313,7 +275,7 @@ class PullStore:
                 row,
             )
             if owner is not None:
-                self._db.execute("DELETE FROM claims WHERE order_id = ? AND owner = ?", (oid, owner))
+                self._release(owner, oid)
         self._maybe_train()
 
     @_guarded
@@ -327,22 +289,15 @@ class PullStore:
                 (oid, listed_updated_at, timestamp(listed_updated_at), time.time()),
             )
             if owner is not None:
-                self._db.execute("DELETE FROM claims WHERE order_id = ? AND owner = ?", (oid, owner))
+                self._release(owner, oid)
 
     def details(self, ids: Iterable[int]) -> Iterator[dict[str, Any]]:
         """The stored full records of ``ids`` (missing ones are skipped)."""
         id_list = list(ids)
         for start in range(0, len(id_list), _BATCH):
-            for blob in self._detail_blobs(id_list[start : start + _BATCH]):
+            part = id_list[start : start + _BATCH]
+            for (blob,) in self._rows_of("SELECT body FROM details WHERE missing = 0 AND id IN ({ids})", part):
                 yield self._unpack(blob)
-
-    @_guarded
-    def _detail_blobs(self, ids: list[int]) -> list[bytes]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT body FROM details WHERE missing = 0 AND id IN ({','.join('?' * len(ids))})", ids
-            ).fetchall()
-        return [blob for (blob,) in rows]
 
     def iter_bodies(
         self,
@@ -363,42 +318,28 @@ class PullStore:
         """
         if not isinstance(chunk, int) or chunk < 1:
             raise ValueError("chunk must be a positive whole number")
-        after: tuple[int, float, int] | None = None
-        while True:
-            rows = self._body_rows(key, after, chunk, site, since_ts, until_ts)
-            if not rows:
-                return
-            last = rows[-1]
-            after = (last[0], last[1], last[2])
-            yield [self._unpack(blob) for *_, blob in rows]
-            if len(rows) < chunk:
-                return
+        return self._walk(lambda after: self._body_rows(key, after, chunk, site, since_ts, until_ts), chunk)
 
     @_guarded
     def _body_rows(
         self,
         key: str | None,
-        after: tuple[int, float, int] | None,
+        after: tuple[Any, ...] | None,
         chunk: int,
         site: int | None,
         since_ts: float | None,
         until_ts: float | None,
-    ) -> list[tuple[int, float, int, bytes]]:
+    ) -> list[tuple[Any, ...]]:
         where = ["d.missing = 0"]
         args: list[Any] = []
         join = ""
         if key is not None:
             join = "JOIN members m ON m.order_id = d.id AND m.pull = ? "
             args.append(self._pull_number(key))
-        if site is not None:
-            where.append("d.site_id = ?")
-            args.append(site)
-        if since_ts is not None:
-            where.append("d.created_ts >= ?")
-            args.append(since_ts)
-        if until_ts is not None:
-            where.append("d.created_ts < ?")
-            args.append(until_ts)
+        for clause, value in (("d.site_id = ?", site), ("d.created_ts >= ?", since_ts), ("d.created_ts < ?", until_ts)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
         if after is not None:
             where.append("(d.site_id, d.created_ts, d.id) > (?, ?, ?)")
             args.extend(after)
@@ -465,10 +406,13 @@ class PullStore:
     def release(self, owner: str, oid: int | None = None) -> None:
         """Give up ``owner``'s claim on ``oid`` (or all of its claims)."""
         with self._lock, self._tx():
-            if oid is None:
-                self._db.execute("DELETE FROM claims WHERE owner = ?", (owner,))
-            else:
-                self._db.execute("DELETE FROM claims WHERE order_id = ? AND owner = ?", (oid, owner))
+            self._release(owner, oid)
+
+    def _release(self, owner: str, oid: int | None) -> None:
+        if oid is None:
+            self._db.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+        else:
+            self._db.execute("DELETE FROM claims WHERE order_id = ? AND owner = ?", (oid, owner))
 
     @_guarded
     def renew(self, owner: str, lease_s: float) -> None:
@@ -518,18 +462,42 @@ class PullStore:
             number = self._numbers[key] = int(row[0])
         return number
 
+    @_guarded
+    def _rows_of(self, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` (whose ``{ids}`` is an ``IN`` list) for ``ids``, :data:`_BATCH` at a time."""
+        rows: list[tuple[Any, ...]] = []
+        with self._lock:
+            for start in range(0, len(ids), _BATCH):
+                part = ids[start : start + _BATCH]
+                rows += self._db.execute(sql.format(ids=",".join("?" * len(part))), part).fetchall()
+        return rows
+
+    def _walk(self, fetch: Callable[[tuple[Any, ...] | None], list[tuple[Any, ...]]],
+              chunk: int) -> Iterator[list[dict[str, Any]]]:  # fmt: skip
+        """Unpack rows ``(*sort key, blob)`` ``chunk`` at a time; each ``fetch(after)`` resumes after
+        the sort key of the previous chunk's last row (keyset paging: no OFFSET, bounded memory)."""
+        after: tuple[Any, ...] | None = None
+        while True:
+            rows = fetch(after)
+            if not rows:
+                return
+            after = tuple(rows[-1][:-1])
+            yield [self._unpack(row[-1]) for row in rows]
+            if len(rows) < chunk:
+                return
+
     def _tx(self) -> _Transaction:
         self.check_file()
         return _Transaction(self._db)
 
-    def _order_rows(self, summaries: Sequence[dict[str, Any]], created: Sequence[float]) -> list[tuple[Any, ...]]:
-        return [
+    def _add_orders(self, key: str, summaries: Sequence[dict[str, Any]], created: Sequence[float]) -> int:
+        """Upsert listed orders and make them members of the pull (inside the caller's
+        transaction); returns how many were not members yet."""
+        rows = [
             (order_id(record), ts, record.get("updated_at"), record.get("status"), record.get("site_id"),
              record.get("total"), self._pack(record))
             for record, ts in zip(summaries, created, strict=True)
         ]
-
-    def _upsert_orders(self, rows: list[tuple[Any, ...]]) -> None:
         self._db.executemany(
             "INSERT INTO orders (id, created_ts, updated_at, status, site_id, total, summary) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
@@ -538,6 +506,11 @@ class PullStore:
             "summary = excluded.summary",
             rows,
         )
+        before = self._db.total_changes
+        number = self._pull_number(key)
+        self._db.executemany("INSERT OR IGNORE INTO members (pull, order_id) VALUES (?, ?)",
+                             [(number, row[0]) for row in rows])
+        return self._db.total_changes - before
 
     def _pack(self, record: dict[str, Any]) -> bytes:
         return self._codec.pack(record)
