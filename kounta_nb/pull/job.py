@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -45,58 +45,30 @@ class PullJob:
 
     def __init__(
         self,
-        client: KountaLike,
-        since: Moment,
-        until: Moment | None = None,
+        source: OrderSource,
+        spec: PullSpec,
+        store: PullStore,
         *,
-        site: int | str | None = None,
-        status: str | None = "complete",
-        details: bool = True,
-        seed: int = 0,
-        store: PullStore | str | Path | None = None,
-        progress: bool | Literal["auto"] = "auto",
-        workers: int | None = None,
-        overlap: timedelta = INCREMENTAL_OVERLAP,
-        slices: int | None = None,
-        export: str | Path | None = None,
-        _start: bool = True,
+        seed: int,
+        details: bool,
+        workers: int | None,
+        progress: bool | Literal["auto"],
+        export: str | Path | None,
     ) -> None:
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise ConfigError("seed must be a whole number.")
-        if workers is not None and (not isinstance(workers, int) or workers < 1):
-            raise ConfigError("workers must be a positive whole number.")
-        if progress not in (True, False, "auto"):
-            raise ConfigError("progress must be True, False or 'auto'.")
-        self._source = OrderSource(client)
-        self.client = client
+        # built by pull_orders, which checks and resolves the user's arguments
+        self._source = source
+        self.client = source.client
         self.seed = seed
-        self.details = bool(details)
-        self.tz = self._source.tz
-        site_id = self._source.resolve_site(site)
-        incremental = isinstance(since, str) and since.strip().lower() == LAST
-        spec = None if incremental else PullSpec.resolve(since, until, tz=self.tz, site=site_id, status=status)
-        if isinstance(store, PullStore):
-            self.store = store
-        else:
-            path = Path(store) if store is not None else store_path(self._source.api_base, self._source.company_id)
-            self.store = PullStore(path)
-        if spec is None:
-            last = self.store.last_finished(site_id, _status(status))
-            if last is None or last.high_water is None:
-                raise ConfigError(
-                    "since='last' needs an earlier finished pull of the same site and status; "
-                    "run one with a start date first."
-                )
-            spec = PullSpec.incremental_from(last.high_water, tz=self.tz, site=site_id, status=status, overlap=overlap)
+        self.details = details
+        self.tz = spec.tz
+        self.store = store
         self.spec = spec
         self.workers = workers or default_workers(self._source.per_minute)
         self._scheduler = Scheduler(self._source, self.store, spec, seed=seed, details=self.details,
-                                    workers=self.workers, slices=slices)
-        self._analysis = Analysis(self._scheduler, self.store, client, self.tz, seed)
+                                    workers=self.workers)
+        self._analysis = Analysis(self._scheduler, self.store, self.client, self.tz, seed)
         self._exporter: Exporter | None = None
         if export is not None:
-            if not isinstance(export, (str, Path)) or not str(export).strip():
-                raise ConfigError(f"export must be a directory path for the dataset, not {export!r}.")
             self._exporter = Exporter(export, self.store, spec.key, company_id=self._source.company_id, tz=self.tz)
         self._scheduler.on_detail = self._on_detail
         self._exporting = False
@@ -105,8 +77,6 @@ class PullJob:
         show = (in_notebook() or _stderr_tty()) if progress == "auto" else bool(progress)
         self._bar: Bar | None = Bar() if show else None
         self._thread = threading.Thread(target=self._run, name=f"kounta-pull-{self._source.company_id}", daemon=True)
-        if _start:
-            self._thread.start()
 
     # -- what the pull is ------------------------------------------------------------------------
 
@@ -359,8 +329,30 @@ def pull_orders(
     rate limit busy. ``export``: a directory for a Parquet dataset that grows while the pull runs
     (see :meth:`PullJob.export`); the job is done once it holds the whole pull.
     """
-    job = PullJob(client, since, until, site=site, status=status, details=details, seed=seed,
-                  store=store, progress=progress, workers=workers, export=export, _start=False)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ConfigError("seed must be a whole number.")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ConfigError("workers must be a positive whole number.")
+    if progress not in (True, False, "auto"):
+        raise ConfigError("progress must be True, False or 'auto'.")
+    source = OrderSource(client)
+    site_id = source.resolve_site(site)
+    incremental = isinstance(since, str) and since.strip().lower() == LAST
+    spec = None if incremental else PullSpec.resolve(since, until, tz=source.tz, site=site_id, status=status)
+    if not isinstance(store, PullStore):
+        store = PullStore(Path(store) if store is not None else store_path(source.api_base, source.company_id))
+    if spec is None:
+        last = store.last_finished(site_id, _status(status))
+        if last is None or last.high_water is None:
+            raise ConfigError(
+                "since='last' needs an earlier finished pull of the same site and status; "
+                "run one with a start date first."
+            )
+        spec = PullSpec.incremental_from(last.high_water, tz=source.tz, site=site_id, status=status)
+    if export is not None and (not isinstance(export, (str, Path)) or not str(export).strip()):
+        raise ConfigError(f"export must be a directory path for the dataset, not {export!r}.")
+    job = PullJob(source, spec, store, seed=seed, details=bool(details), workers=workers, progress=progress,
+                  export=export)
     with _RUNNING_LOCK:
         # the same pull already running in this process: hand that one back rather than pay twice
         running = _RUNNING.get((str(job.store.path), job.key))
