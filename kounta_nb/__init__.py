@@ -11,46 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
-    APIError,
-    AuthError,
-    ConfigError,
-    DataFileError,
-    KountaError,
-    KountaWarning,
-    NotFoundError,
-    PagingError,
-    PullError,
-    RateLimitError,
-    StateMismatchError,
-    TokenExpiredError,
-    TransportError,
-    WriteOutcomeUnknown,
-)
+from . import errors
+from .errors import *  # noqa: F403 - the exception tree, named once in errors.__all__
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "APIError",
-    "AuthError",
-    "ConfigError",
-    "DataFileError",
     "Kounta",
-    "KountaError",
-    "KountaWarning",
-    "NotFoundError",
-    "PagingError",
-    "PullError",
-    "RateLimitError",
-    "StateMismatchError",
-    "TokenExpiredError",
-    "TransportError",
-    "WriteOutcomeUnknown",
     "__version__",
     "load_ipython_extension",
     "start_sandbox",
     "unload_ipython_extension",
 ]
+__all__ += errors.__all__
 
 if TYPE_CHECKING:
     from .client import Kounta

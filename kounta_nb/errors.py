@@ -31,6 +31,8 @@ import difflib
 import warnings
 from collections.abc import Iterable
 
+# The exception tree: what ``kounta_nb`` re-exports (``warn`` and ``did_you_mean`` are helpers for
+# the package's own modules).
 __all__ = [
     "APIError",
     "AuthError",
@@ -46,8 +48,6 @@ __all__ = [
     "TokenExpiredError",
     "TransportError",
     "WriteOutcomeUnknown",
-    "did_you_mean",
-    "warn",
 ]
 
 
