@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -60,6 +60,21 @@ T = TypeVar("T")
 CLOSED = "This Kounta connection is closed (logged out or closed); connect again to continue."
 #: Helper threads for requests made on the main thread (see the module docstring).
 HELPERS = 4
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request as asked for: what every attempt at it sends again."""
+
+    method: str  # upper case
+    url: str  # absolute
+    params: Mapping[str, Any] | None
+    json: Any
+    headers: Mapping[str, str] | None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
 
 
 class Transport:
@@ -376,50 +391,37 @@ class Transport:
         headers: Mapping[str, str] | None,
         store: bool,
     ) -> ApiResponse:
-        method = method.upper()
-        url = self.url_for(path_or_url)
-        path = urlsplit(url).path
-        use_cache = method == "GET" and store and self._cache is not None
-        if use_cache and self._company is None and not _is_me(path):
+        call = _Call(method.upper(), self.url_for(path_or_url), params, json, headers)
+        use_cache = call.method == "GET" and store and self._cache is not None
+        if use_cache and self._company is None and not _is_me(call.path):
             self._verify_company()
         namespace = self.namespace if use_cache else None
         try:
-            response, raw = self._exchange(method, url, path, params, json, headers,
-                                           use_cache=namespace is not None)
+            response, raw = self._exchange(call, use_cache=namespace is not None)
         except (TransportError, APIError) as exc:
-            stale = self._serve_stale(exc, method, url, params, namespace)
+            stale = self._serve_stale(exc, call, namespace)
             if stale is None:
                 raise
             return stale
         self._offline_since = None
-        if method == "GET":
-            self._note_company(path, response)
+        if call.method == "GET":
+            self._note_company(call.path, response)
             if (use_cache and namespace is None and self.namespace is not None
                     and raw.status_code == 200 and cacheable(raw)):
                 # The answer that verified the company is the first entry of its namespace.
-                self._io(lambda: self._remember(url, params, raw))
+                self._io(lambda: self._remember(call, raw))
         return response
 
-    def _remember(self, url: str, params: Mapping[str, Any] | None, raw: requests.Response) -> None:
+    def _remember(self, call: _Call, raw: requests.Response) -> None:
         cache = self._cache
-        key = cache.key(url, dict(params) if params else None) if cache is not None else None
+        key = cache.key(call.url, dict(call.params) if call.params else None) if cache is not None else None
         if cache is not None and key is not None:
             cache.save(raw, key, datetime.now(UTC))
 
-    def _exchange(
-        self,
-        method: str,
-        url: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        headers: Mapping[str, str] | None,
-        *,
-        use_cache: bool,
-    ) -> tuple[ApiResponse, requests.Response]:
+    def _exchange(self, call: _Call, *, use_cache: bool) -> tuple[ApiResponse, requests.Response]:
         """Attempts until the policy says return or fail."""
         state = Attempt(
-            method, path, max_retries=self.max_retries,
+            call.method, call.path, max_retries=self.max_retries,
             max_rate_limit_retries=self.max_rate_limit_retries, backoff_base=self.backoff_base,
             backoff_max=self.backoff_max, oauth=self.credentials.kind == "oauth",
         )
@@ -429,14 +431,14 @@ class Transport:
             self.stats.add(waited_s=self.limiter.acquire())
             if self._closed:
                 raise TransportError(CLOSED)
-            answer, raw, used = self._io(lambda: self._send(method, url, params, json, headers, use_cache))
+            answer, raw, used = self._io(lambda: self._send(call, use_cache))
             if answer.failure is None and is_limit_exceeded(answer.status, answer.content):
                 self.stats.add(rate_limited=1)
             state = replace(state, can_refresh=self.credentials.can_refresh())
             decision = decide(answer, state, rng=self._rng)
             if decision.action is Action.RETURN:
                 assert raw is not None
-                return self._response(method, url, answer, raw), raw
+                return self._response(call, answer, raw), raw
             if decision.action is Action.FAIL:
                 assert decision.error is not None
                 raise decision.error
@@ -456,22 +458,14 @@ class Transport:
         elif decision.action is Action.REFRESH:
             self._io(lambda: self.credentials.refresh(self._plain, stale=used))
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        headers: Mapping[str, str] | None,
-        use_cache: bool,
-    ) -> tuple[Answer, requests.Response | None, str]:
+    def _send(self, call: _Call, use_cache: bool) -> tuple[Answer, requests.Response | None, str]:
         """One attempt: ``(answer, response or None, the Authorization value used)``.
 
         A cache file that fails under the request is repaired (or set aside) by the cache, and
         the attempt made again without it.
         """
         self.credentials.ensure_fresh(self._plain)
-        send_headers = dict(headers or {})
+        send_headers = dict(call.headers or {})
         used = self.credentials.apply(send_headers)
         cache = self._cache if use_cache else None
         for _ in range(3):
@@ -479,7 +473,7 @@ class Transport:
             with cache.use() if cache is not None else contextlib.nullcontext(None) as session:
                 try:
                     raw = (session or self._plain).request(
-                        method, url, params=dict(params) if params else None, json=json,
+                        call.method, call.url, params=dict(call.params) if call.params else None, json=call.json,
                         headers=send_headers, timeout=self.timeout, allow_redirects=True,
                     )
                     content = raw.content or b""
@@ -500,38 +494,31 @@ class Transport:
                 # A cached body the API did not just confirm with a 304: with our settings
                 # requests-cache never returns one, but should a version do so anyway, the
                 # answer is fetched again without the cache rather than trusted.
-                log.debug("requests-cache returned an unconfirmed cached body for %s.", url)
+                log.debug("requests-cache returned an unconfirmed cached body for %s.", call.url)
                 cache = None
                 continue
             answer = Answer(status=raw.status_code, content=content, headers=raw.headers,
                             content_type=raw.headers.get("Content-Type", ""))
             return answer, raw, used
-        raise TransportError(f"{method} {urlsplit(url).path} failed: the HTTP cache kept failing.")
+        raise TransportError(f"{call.method} {call.path} failed: the HTTP cache kept failing.")
 
-    def _response(self, method: str, url: str, answer: Answer, raw: requests.Response) -> ApiResponse:
+    def _response(self, call: _Call, answer: Answer, raw: requests.Response) -> ApiResponse:
         revalidated = bool(getattr(raw, "revalidated", False))  # requests-cache: answered 304
         self.stats.add(revalidated=int(revalidated), downloaded=int(not revalidated))
         return ApiResponse(
-            method=method, url=raw.url or url, status_code=answer.status, headers=raw.headers,
+            method=call.method, url=raw.url or call.url, status_code=answer.status, headers=raw.headers,
             content=answer.content, from_cache=bool(getattr(raw, "from_cache", False)),
             revalidated=revalidated,
             fetched_at=_aware(getattr(raw, "created_at", None)) if revalidated else None,
         )
 
-    def _serve_stale(
-        self,
-        error: KountaError,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        namespace: str | None,
-    ) -> ApiResponse | None:
+    def _serve_stale(self, error: KountaError, call: _Call, namespace: str | None) -> ApiResponse | None:
         """Offline mode: the cached answer to a GET that failed, marked stale; else ``None``."""
-        if not self.offline or method != "GET" or namespace is None or self._closed:
+        if not self.offline or call.method != "GET" or namespace is None or self._closed:
             return None
         if not may_serve_stale(error) or namespace != self.namespace:
             return None
-        raw = self._io(lambda: self._stored(url, params))
+        raw = self._io(lambda: self._stored(call.url, call.params))
         if raw is None:
             return None
         # requests-cache sets ``expires`` to the moment it stored (or re-stored after a 304)
@@ -545,7 +532,7 @@ class Transport:
                 f"cached data from {stored:%Y-%m-%d %H:%M} UTC ({_age(stored)} old).",
                 stacklevel=2,
             )
-        return _from_store(url, raw, fetched_at=stored, stale=True)
+        return _from_store(call.url, raw, fetched_at=stored, stale=True)
 
     def __repr__(self) -> str:
         cache = str(self.cache_path) if self.cache_path else "off"
