@@ -216,8 +216,9 @@ class Connectors:
         ``token_store=False``) remembers the token in the token file."""
         opts.setdefault("api_base", flow.api_base)
         opts.setdefault("authorize_url", flow.authorize_url)
+        endpoint = flow.endpoint
         credentials = OAuthCredentials(
-            token, client_id=flow.client_id, client_secret=flow.client_secret, token_url=flow.token_url
+            token, client_id=endpoint.client_id, client_secret=endpoint.client_secret, token_url=endpoint.url
         )
         client = cls(credentials, **opts)
         client.verify_company()

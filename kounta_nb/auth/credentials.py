@@ -24,7 +24,7 @@ from .. import settings
 from ..errors import AuthError, ConfigError, TokenExpiredError, TransportError
 from .tokens import Token
 
-__all__ = ["BasicCredentials", "Credentials", "OAuthCredentials", "post_token", "says_token_expired"]
+__all__ = ["BasicCredentials", "Credentials", "OAuthCredentials", "TokenEndpoint", "says_token_expired"]
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +151,7 @@ class OAuthCredentials(Credentials):
         if not token.access_token and not token.refresh_token:
             raise ConfigError("OAuth authentication needs an access token or a refresh token.")
         self._token = token
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self.token_url = token_url
+        self.endpoint = TokenEndpoint(token_url, client_id, client_secret)
         self.on_refresh = on_refresh
         self._lock = threading.Lock()
 
@@ -175,7 +173,7 @@ class OAuthCredentials(Credentials):
         return f"Bearer {token.access_token}"
 
     def can_refresh(self) -> bool:
-        return bool(self._token.refresh_token and self.client_id and self._client_secret)
+        return bool(self._token.refresh_token) and self.endpoint.has_client
 
     def ensure_fresh(self, session: requests.Session, margin: float = settings.REFRESH_MARGIN_S) -> None:
         token = self._token
@@ -191,19 +189,7 @@ class OAuthCredentials(Credentials):
         with self._lock:
             if stale is not None and self.authorization() != stale:
                 return
-            client_id = self.client_id
-            # can_refresh() already requires a client id; the second test tells mypy so
-            if not self.can_refresh() or not client_id:
-                raise TokenExpiredError()
-            previous = self._token
-            client = WebApplicationClient(client_id)
-            body = client.prepare_refresh_body(
-                refresh_token=previous.refresh_token,
-                client_id=client_id,
-                client_secret=self._client_secret,
-            )
-            answer = post_token(session, self.token_url, body, refreshing=True)
-            new = Token.from_response(answer, previous=previous)
+            new = self.endpoint.refresh(session, self._token)
             self._token = new
             log.info("Refreshed the Kounta access token for company %s.", new.company_id)
         if self.on_refresh is not None:
@@ -213,7 +199,50 @@ class OAuthCredentials(Credentials):
         return f"OAuthCredentials({self._token!r})"
 
 
-def post_token(session: requests.Session, url: str, body: str, *, refreshing: bool) -> dict[str, Any]:
+class TokenEndpoint:
+    """The OAuth token endpoint as the add-on uses it: its URL and the add-on's client id and
+    secret (never in a repr). The login trades a code for a token here (:meth:`exchange`), the
+    credentials later trade the refresh token for a new one (:meth:`refresh`)."""
+
+    def __init__(self, url: str, client_id: str | None, client_secret: str | None) -> None:
+        self.url = url
+        self.client_id = client_id
+        self._client_secret = client_secret
+
+    @property
+    def client_secret(self) -> str | None:
+        """The add-on's secret (the flow hands it on to the credentials it logs in)."""
+        return self._client_secret
+
+    @property
+    def has_client(self) -> bool:
+        """Whether both the add-on's client id and secret are known (a refresh needs them)."""
+        return bool(self.client_id and self._client_secret)
+
+    def exchange(self, session: requests.Session, code: str, redirect_uri: str) -> Token:
+        """The token for an authorisation code that came back to ``redirect_uri``."""
+        if not self.client_id:
+            raise ConfigError("The OAuth flow needs the add-on's client id and client secret.")
+        body = WebApplicationClient(self.client_id).prepare_request_body(
+            code=code, redirect_uri=redirect_uri, client_secret=self._client_secret, include_client_id=True
+        )
+        return Token.from_response(_post_token(session, self.url, body, refreshing=False))
+
+    def refresh(self, session: requests.Session, previous: Token) -> Token:
+        """A new token for ``previous`` (keeping its refresh token when the answer has none);
+        :class:`TokenExpiredError` when there is no refresh token, client id or secret to use."""
+        if not (previous.refresh_token and self.client_id and self._client_secret):
+            raise TokenExpiredError()
+        body = WebApplicationClient(self.client_id).prepare_refresh_body(
+            refresh_token=previous.refresh_token, client_id=self.client_id, client_secret=self._client_secret
+        )
+        return Token.from_response(_post_token(session, self.url, body, refreshing=True), previous=previous)
+
+    def __repr__(self) -> str:
+        return f"TokenEndpoint({self.url!r}, client_id={self.client_id!r})"
+
+
+def _post_token(session: requests.Session, url: str, body: str, *, refreshing: bool) -> dict[str, Any]:
     """POST a form to the token endpoint; map every failure to a secret-free error."""
     try:
         response = session.post(

@@ -19,7 +19,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from .. import settings
 from ..errors import AuthError, ConfigError, StateMismatchError
-from .credentials import post_token
+from .credentials import TokenEndpoint
 from .tokens import Token
 
 __all__ = ["LOOPBACK_HOSTS", "OAuthFlow", "is_loopback"]
@@ -63,18 +63,23 @@ class OAuthFlow:
         if not redirect_uri:
             raise ConfigError("The OAuth flow needs a redirect URI registered on the add-on.")
         self.client_id = client_id
-        self._client_secret = client_secret
         self.redirect_uri = redirect_uri
         self.authorize_url = authorize_url
-        self.token_url = token_url
+        # where the code is traded for a token; the client's credentials refresh there later
+        self.endpoint = TokenEndpoint(token_url, client_id, client_secret)
         self.api_base = api_base or token_url.rsplit(settings.TOKEN_PATH, 1)[0]
         self.state: str | None = None
         self._client = WebApplicationClient(client_id)
 
     @property
+    def token_url(self) -> str:
+        """The token endpoint the code is traded at."""
+        return self.endpoint.url
+
+    @property
     def client_secret(self) -> str:
         """The add-on's secret (needed by the client to refresh tokens later)."""
-        return self._client_secret
+        return self.endpoint.client_secret or ""
 
     def authorization_url(self) -> tuple[str, str]:
         """The consent-page URL to open, and the ``state`` it carries (remembered here)."""
@@ -114,21 +119,15 @@ class OAuthFlow:
                 self._check_bare_state(state)
         else:
             raise ConfigError("Pass the URL you were redirected to, or the authorisation code and its state.")
-        body = self._client.prepare_request_body(
-            code=code,
-            redirect_uri=self.redirect_uri,
-            client_secret=self._client_secret,
-            include_client_id=True,
-        )
         own = session is None
         http = session or requests.Session()
         try:
-            answer = post_token(http, self.token_url, body, refreshing=False)
+            token = self.endpoint.exchange(http, code, self.redirect_uri)
         finally:
             if own:
                 http.close()
         self.state = None
-        return Token.from_response(answer)
+        return token
 
     def _check_bare_state(self, state: str | None) -> None:
         if state is None:
