@@ -9,7 +9,7 @@ Every read is a row of the endpoint catalogue (:mod:`kounta_nb.endpoints`) and g
 :meth:`Kounta.read`; the named methods (``sites()``, ``orders()``, ``product(id)`` …) are one-line
 wrappers. Lists return a :class:`RecordList` (a ``list`` of dicts with ``.meta``); single records
 a ``dict``. Every value is what the API answers now: cached copies are only used after a 304 (see
-docs/architecture.md, "fresh or an error"). Bad arguments are one :class:`ConfigError` line, with
+docs/freshness.md). Bad arguments are one :class:`ConfigError` line, with
 a "did you mean" for near-misses of filter and endpoint names.
 
 Orders: ``since``/``until`` take a ``datetime``, a ``date`` or text such as ``"2026-05-01"``,

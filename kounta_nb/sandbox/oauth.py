@@ -44,7 +44,7 @@ __all__ = [
     "redirect_uri_allowed",
 ]
 
-#: The demo add-on and login (fixed; docs/architecture.md).
+#: The demo add-on and login (fixed; docs/sandbox.md).
 CLIENT_ID = "kounta-nb-sandbox"
 CLIENT_SECRET = "sandbox-secret"
 LOGIN_EMAIL = "demo@kounta.test"
