@@ -81,10 +81,8 @@ def imports_of(path: Path, package: Path) -> list[Import]:
             for alias in node.names:
                 add(alias.name.split("."), node)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = here[: len(here) - (node.level - 1)]
-            else:
-                base = []
+            # ``from .x`` is the module's own package, each further dot one package up
+            base = here[: len(here) - (node.level - 1)] if node.level else []
             target = base + (node.module.split(".") if node.module else [])
             if node.module is None or target == [name]:
                 for alias in node.names:  # ``from . import x``: x may be a module or an attribute
@@ -117,7 +115,7 @@ def violations(package: Path, layers: dict[str, int], lazy_upward: set[tuple[str
     for path in sorted(package.rglob("*.py")):
         for imp in imports_of(path, package):
             a, b = imp.importer, imp.imported
-            if a == b or a == SURFACE:
+            if a in (b, SURFACE):
                 continue  # within one unit; the package's __init__ is the surface above every layer
             if a == SANDBOX or b == SANDBOX:
                 problems.append(f"{imp.where}: {a} imports {b} (the sandbox and the rest share no code)")
