@@ -2,7 +2,8 @@
 
 Each example runs as written, with two documented changes so a test stays short: a six-month pull
 becomes a one-day pull, and the OAuth example's ``client_id``/``client_secret``/``redirect_uri``
-and ``redirected_url`` are the sandbox's (the URL comes from its real consent form).
+and ``redirected_url`` are the sandbox's (the URL comes from its real consent form). The one block
+not run is Spark's (``spark.read.parquet``): it needs a Spark session.
 """
 
 from __future__ import annotations
@@ -32,7 +33,87 @@ def _section_blocks(title: str) -> list[str]:
 def _shorter(code: str) -> str:
     """The one change for speed: a six-month pull becomes a one-day pull."""
     changed = code.replace("--since 6m --background", "--since 1d --background")
-    return changed.replace('pull_orders(since="6m")', 'pull_orders(since="1d")')
+    return changed.replace('pull_orders(since="6m"', 'pull_orders(since="1d"')
+
+
+def _run_lines(ip: Any, block: str) -> None:
+    """A block of magics and Python, one line at a time, as a notebook user would type it."""
+    for line in _shorter(block).splitlines():
+        if line.strip():
+            run(ip, line)
+
+
+def test_readme__the_tour_runs_in_a_real_shell(shell: Any) -> None:  # noqa: F811
+    (tour,) = _section_blocks("A 30-second tour")
+    assert tour.startswith("%load_ext kounta_nb")
+    _run_lines(shell, tour)
+    df = shell.user_ns["df"]
+    assert isinstance(df, pd.DataFrame) and len(df) > 0
+    assert set(df["status"].astype(str)) == {"COMPLETE"}  # the documented default
+    assert df.attrs["meta"]["filters"].get("site") is None  # every venue
+    revenue = run(shell, tour.strip().splitlines()[-1].split("#")[0])
+    assert float(revenue.sum()) == pytest.approx(float(df["total"].sum()))
+
+
+def test_readme__big_data_examples_run(live_sandbox: Any, shell: Any, tmp_path: Path,  # noqa: F811
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("kounta_nb.consent._SANDBOX", live_sandbox)
+    python, magics, *readers = _section_blocks("Big data")
+    ns: dict[str, Any] = {}
+    exec(compile(_shorter(python), "README:Big data", "exec"), ns)  # noqa: S102 - our own README
+    daily, job = ns["daily"], ns["job"]
+    assert job.state == "finished" and job.exported is not None
+    assert (tmp_path / "sales-data" / "manifest.json").is_file()
+    orders = job.frames()["orders"]
+    assert len(daily) > 0 and float(daily["revenue"].sum()) == pytest.approx(float(orders["total"].sum()))
+    spark = [block for block in readers if "spark." in block]
+    assert len(spark) == 1, "the Spark example is the one block not run"
+    for block in readers:
+        if block not in spark:
+            exec(compile(block, "README:Big data", "exec"), ns)  # noqa: S102
+    polars_total = ns["orders"].select(ns["pl"].col("total").sum()).collect().item()
+    assert polars_total == pytest.approx(float(orders["total"].sum()))
+    assert len(ns["lines"].compute()) == len(job.frames()["lines"])
+
+    run(shell, "%kounta sandbox")
+    _run_lines(shell, magics)
+    assert shell.user_ns["job"].state == "finished"
+    assert magics_of(shell).options.dataframe == "polars"
+    sales = run(shell, next(line for line in magics.splitlines() if line.startswith("%kounta sql")))
+    assert len(sales) > 0 and {"company_id", "site_id", "month", "sales"} <= set(sales.columns)
+
+
+def test_readme__several_companies_in_one_shell(shell: Any, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    (block,) = _section_blocks("Several companies in one notebook")
+    lines = [line for line in block.splitlines() if line.strip()]
+    _run_lines(shell, "\n".join(lines[:-1]))
+    out = capsys.readouterr().out
+    assert "* Harbour Lane Hospitality" not in out and "* Brunswick Street Bakehouse" in out
+    assert "Using Harbour Lane Hospitality" in out
+    run(shell, lines[-1])
+    out = capsys.readouterr().out
+    assert "Logged out of Harbour Lane Hospitality" in out and "Logged out of Brunswick Street Bakehouse" in out
+
+
+def test_readme__writes_run_against_the_sandbox(live_sandbox: Any, shell: Any,  # noqa: F811
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kounta_nb.consent._SANDBOX", live_sandbox)
+    cell, python = _section_blocks("Writes")
+    run(shell, "%kounta sandbox")
+    customer = run(shell, cell)
+    assert customer["id"] and customer["primary_email_address"] == "ada@example.com"
+    from kounta_nb import Kounta
+
+    ns: dict[str, Any] = {"Kounta": Kounta}
+    exec(compile(python, "README:Writes", "exec"), ns)  # noqa: S102 - our own README
+    assert ns["again"]["id"] == ns["order"]["id"]
+
+
+def test_readme__offline_mode_is_the_documented_switch(shell: Any) -> None:  # noqa: F811
+    (block,) = _section_blocks("Fresh or an error")
+    _run_lines(shell, block)
+    assert magics_of(shell).options.offline is True
 
 
 def test_readme__magic_examples_run_in_a_real_shell(shell: Any, tmp_path: Path) -> None:  # noqa: F811
