@@ -39,12 +39,14 @@ from .auth import Credentials, OAuthCredentials, Token, TokenStore
 from .connect import Connectors, api_base_from, authorize_url_from, check_options, rate_limit_from
 from .dates import parse_timestamp, to_day
 from .endpoints import (
+    ALL_SITES,
     ORDER_FILTERS,
     Endpoint,
     OrderQuery,
     as_id,
     check_filters,
     endpoint,
+    is_all_sites,
     quote_segment,
     record_id,
 )
@@ -58,8 +60,6 @@ __all__ = ["ALL_SITES", "Kounta", "RecordList"]
 
 log = logging.getLogger(__name__)
 
-#: ``site="all"``: every site (no site filter), as in the magics.
-ALL_SITES = "all"
 #: Options every list read takes besides its filters.
 _LIST_OPTIONS = ("max_pages", "limit")
 #: How each filter value becomes a path segment or query value.
@@ -478,9 +478,7 @@ class Kounta(Connectors, NamedReads, Writes):
 
     def _site_id(self, site: Any) -> int | None:
         """``resolve_site``, with ``"all"`` meaning every site (None)."""
-        if isinstance(site, str) and site.strip().lower() == ALL_SITES:
-            return None
-        return self.resolve_site(site)
+        return None if is_all_sites(site) else self.resolve_site(site)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -529,7 +527,7 @@ def _positive(value: Any, name: str) -> int | None:
 def _given(filters: Mapping[str, Any], site: Any) -> dict[str, Any]:
     """The filters that are set; ``site="all"`` (every site) is no site filter."""
     given = {k: v for k, v in filters.items() if v is not None}
-    if site is not None and not (isinstance(site, str) and site.strip().lower() == ALL_SITES):
+    if site is not None and not is_all_sites(site):
         given["site"] = site
     return given
 

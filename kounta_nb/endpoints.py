@@ -33,6 +33,7 @@ from .errors import ConfigError, did_you_mean
 from .vocab import ORDER_STATUSES
 
 __all__ = [
+    "ALL_SITES",
     "ANY_STATUS",
     "CATALOGUE",
     "ORDER_FILTERS",
@@ -44,14 +45,18 @@ __all__ = [
     "as_id",
     "endpoint",
     "check_filters",
+    "is_all_sites",
     "normalise_status",
     "quote_segment",
     "record_id",
+    "status_filter",
     "table",
 ]
 
 #: Words that mean "every status" (no status segment in the path).
 ANY_STATUS = ("any", "all")
+#: ``site="all"``: every site (no site filter) — the same word in Python, pulls and the magics.
+ALL_SITES = "all"
 
 _VALUE_FILTERS = ("value", "value_gt", "value_gte", "value_lt", "value_lte")
 
@@ -345,6 +350,19 @@ def normalise_status(status: str) -> str:
             f"one of {', '.join(choices)} (or any for every status)."
         )
     return value.lower()
+
+
+def status_filter(status: str | None) -> str | None:
+    """The status path segment of an order query: ``None``, ``"any"`` or ``"all"`` → None (every
+    status), anything else through :func:`normalise_status` (one ConfigError when unknown)."""
+    if status is None or (isinstance(status, str) and status.strip().lower() in ANY_STATUS):
+        return None
+    return normalise_status(status)
+
+
+def is_all_sites(site: Any) -> bool:
+    """``site="all"`` (any case, any spaces around it): every site."""
+    return isinstance(site, str) and site.strip().lower() == ALL_SITES
 
 
 def as_id(value: Any, what: str) -> int:

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import settings
 from .dates import LAST, parse_moment, parse_timestamp
+from .endpoints import ANY_STATUS as ANY_STATUSES
+from .endpoints import is_all_sites
 from .errors import ConfigError
 from .magic_args import parse_pairs, suggest
 from .session import load_choices, save_choice
@@ -39,11 +41,8 @@ __all__ = ["ORDER_RESOURCES", "Fetcher", "positive_int"]
 
 #: Resources whose rows come from orders (the pull engine can fetch them in the background).
 ORDER_RESOURCES = frozenset({"orders", "lines", "payments", "options"})
-#: ``--site all`` / ``%kounta venue all``: every site of the company.
-ALL_SITES = "all"
-#: ``--status any`` (or ``all``): every order status.
-ANY_STATUS = "any"
-ANY_STATUSES = (ANY_STATUS, "all")
+#: ``--status any`` (or ``all``): every order status (the words of :data:`endpoints.ANY_STATUS`).
+ANY_STATUS = ANY_STATUSES[0]
 #: The first moment ``--dry-run`` and the time guard consider when no ``--since`` is given.
 _BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -146,7 +145,7 @@ class Fetcher:
         takes_site = "site" in res.filters
         if wanted is None:
             return self.m.session.site_id if takes_site else None
-        if str(wanted).lower() == ALL_SITES:
+        if is_all_sites(str(wanted)):
             return None
         if not takes_site:
             raise ConfigError(f"{res.name} are company-wide: --site does not apply (leave it out).")

@@ -227,6 +227,26 @@ def test_pull__bad_arguments_are_one_sentence_errors(sandbox: Any, tmp_path: Pat
         job.estimate(by="colour")  # type: ignore[arg-type]
 
 
+def test_pull__site_all_and_status_any_mean_what_they_mean_everywhere(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+    """``site="all"`` and ``status="any"`` work in the pull and the dry run as in ``Kounta.orders``,
+    ``tables.fetch`` and the magics: every site, every status (the same pull as ``None``)."""
+    client = Kounta.sandbox(handle=sandbox, rate_limit=FAST, cache=False)
+    window = ("2026-05-27", "2026-05-27")  # one whole local day
+    listed = client.orders(since=window[0], until=window[1], site="all", status="any")
+    assert len({o["site_id"] for o in listed}) > 1 and {o["status"] for o in listed} != {"COMPLETE"}
+    store = tmp_path / "pull.sqlite"
+    job = pull_orders(client, *window, site="All ", status="ANY", store=store, progress=False,
+                      details=False).wait(60)
+    assert job.state == "finished" and job.key.startswith("site=*|status=*|")
+    assert {o["id"] for o in job.store.summaries(job.key)} == {o["id"] for o in listed}
+    again = pull_orders(client, *window, store=store, status=None, progress=False, details=False)
+    assert again.wait(60).key == job.key
+    every = dry_run(client, *window, site="all", status="any")
+    assert abs(every.orders - len(listed)) <= len(listed) * 0.1
+    complete = dry_run(client, *window, site="all")
+    assert abs(complete.orders - sum(o["status"] == "COMPLETE" for o in listed)) <= len(listed) * 0.1
+
+
 def test_pull__same_pull_twice_returns_the_running_job_and_shows_a_bar(sandbox: Any, tmp_path: Path,  # noqa: F811
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     client = Kounta.sandbox(handle=sandbox, rate_limit=600, cache=False)

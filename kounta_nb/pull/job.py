@@ -291,9 +291,9 @@ class PullJob:
 
 
 def _status(status: str | None) -> str:
-    from ..endpoints import normalise_status
+    from ..endpoints import status_filter
 
-    return normalise_status(status) if status else "*"
+    return status_filter(status) or "*"
 
 
 def _stderr_tty() -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
 from ..dates import LAST, check_range, to_moment
-from ..endpoints import OrderQuery, normalise_status
+from ..endpoints import OrderQuery, status_filter
 from ..errors import ConfigError
 
 __all__ = [
@@ -64,7 +64,7 @@ class PullSpec:
         start = to_moment(since, tz=tz, name="since", now=moment)
         end = to_moment(until, tz=tz, name="until", end=True, now=moment) if until is not None else None
         check_range(start, end, now=moment)
-        return cls(site, normalise_status(status) if status else None, start, end, tz)
+        return cls(site, status_filter(status), start, end, tz)
 
     @classmethod
     def incremental_from(
@@ -73,7 +73,7 @@ class PullSpec:
     ) -> PullSpec:
         """An open-ended pull from ``overlap`` before the newest order of an earlier pull."""
         since = datetime.fromtimestamp(high_water, tz) - overlap
-        return cls(site, normalise_status(status) if status else None, since, None, tz, incremental=True)
+        return cls(site, status_filter(status), since, None, tz, incremental=True)
 
     @property
     def since_ts(self) -> float:

@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from ..dates import parse_timestamp
-from ..endpoints import OrderQuery
+from ..endpoints import OrderQuery, is_all_sites
 from ..errors import APIError, ConfigError
 from ..paging import Paginator
 
@@ -131,8 +131,8 @@ class OrderSource:
         return max(0.0, float(self.transport.limiter.current_wait()))
 
     def resolve_site(self, site: int | str | None) -> int | None:
-        """A site id from an id, code or name (None stays None: every site)."""
-        return None if site is None else int(self.client.resolve_site(site))
+        """A site id from an id, code or name (None or ``"all"``: every site, None)."""
+        return None if site is None or is_all_sites(site) else int(self.client.resolve_site(site))
 
     def list_path(self, query: OrderQuery) -> str:
         """The company-relative path of an order list."""
