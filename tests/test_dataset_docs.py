@@ -24,7 +24,8 @@ def test_dataset_docs__the_notebook_example_runs_as_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    # the sandbox does not limit; without this the client would pace itself at 180/min
+    # the sandbox client's default pace (it does not limit); set so a KOUNTA_RATE_LIMIT in the
+    # environment cannot slow the example down
     monkeypatch.setenv("KOUNTA_RATE_LIMIT", "60000")
     namespace: dict[str, Any] = {}
     exec(compile(_example(), str(DOC), "exec"), namespace)  # noqa: S102 - the documented example
