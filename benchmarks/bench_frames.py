@@ -11,7 +11,7 @@ Compares :func:`kounta_nb.frames.order_tables` with two baselines measured in th
 
 Time is wall-clock (``perf_counter``, best of ``--repeat``); peak memory is the ``tracemalloc``
 peak of the conversion alone, measured in a separate pass (tracing slows code down). Orders come
-from a seeded generator in the API's full-order shape (kounta-api.md §5), or from the sandbox's
+from a seeded generator in the API's full-order shape (docs/api.md §5), or from the sandbox's
 synthetic business with ``--sandbox`` when it is installed.
 
     python benchmarks/bench_frames.py                # 100 000 orders

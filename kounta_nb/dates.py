@@ -5,7 +5,7 @@ of a ``since``/``until`` range (:func:`check_range`) that the client, the pull a
 
 Everything is resolved to a tz-aware ``datetime`` in the given zone (the company's, or the
 ``Kounta.timezone`` option), because the API's date-only filters are ambiguous about midnight
-(kounta-api.md §6.4): the client always sends full datetimes with an offset.
+(docs/api.md §6.4): the client always sends full datetimes with an offset.
 
 ``last`` (since the end of the previous pull) needs memory of earlier pulls, so the magics resolve
 it themselves; this module only knows the keyword.

@@ -1,6 +1,6 @@
 """The endpoint catalogue: every read of the API as one row of data, and :class:`OrderQuery`.
 
-One :class:`Endpoint` per read of kounta-api.md §4: its path template(s) relative to
+One :class:`Endpoint` per read of docs/api.md §4: its path template(s) relative to
 ``companies/{company}/``, whether it is a paged list or one record, the filters it takes (path
 placeholders, query parameters, and those applied client-side), the frame kind its records
 become, a one-line description, and what an abridged list item leaves out.
@@ -159,7 +159,7 @@ _PRODUCT_ITEM = ("id", "company_id", "name", "code", "description", "barcode", "
                  "tags", "unit_price", "cost_price", "stock")  # fmt: skip
 _RECONCILIATIONS = "[sites/{site}/][registers/{register}/]reconciliations[/{unprocessed}][/{date}][/since/{since}]"
 
-#: Every read, by name (kounta-api.md §4).
+#: Every read, by name (docs/api.md §4).
 CATALOGUE: dict[str, Endpoint] = dict(
     [
         _row("company", "the company record (one row)", "companies/me", kind="detail",
@@ -375,8 +375,6 @@ def as_id(value: Any, what: str) -> int:
     return int(text)
 
 
-_id = as_id
-
 
 def _amount(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
@@ -418,7 +416,7 @@ class OrderQuery:
         for name in ("site", "register", "staff", "customer"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, _id(value, f"{name} id"))
+                object.__setattr__(self, name, as_id(value, f"{name} id"))
         if self.status is not None:
             object.__setattr__(self, "status", normalise_status(self.status))
         for name in ("since", "until"):
@@ -452,7 +450,7 @@ class OrderQuery:
         moment = (now or datetime.now(tz)).astimezone(tz)
         site = given.get("site")
         if site is not None:
-            site = resolve_site(site) if resolve_site is not None else _id(site, "site id")
+            site = resolve_site(site) if resolve_site is not None else as_id(site, "site id")
         status = given.get("status")
         if isinstance(status, str) and status.strip().lower() in ANY_STATUS:
             status = None

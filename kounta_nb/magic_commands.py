@@ -70,7 +70,7 @@ class Commands:
     """Every ``%kounta`` sub-command, given the magics (session, options, namespace)."""
 
     def __init__(self, magics: MagicsLike) -> None:
-        self.m = magics
+        self.magics = magics
         self.fetcher = Fetcher(magics)
         self._handlers: dict[str, Callable[[argparse.Namespace], Any]] = {
             "login": self.login,
@@ -85,7 +85,7 @@ class Commands:
 
     @property
     def session(self) -> Session:
-        return self.m.session
+        return self.magics.session
 
     # -- routing ---------------------------------------------------------------------------------
 
@@ -121,11 +121,11 @@ class Commands:
             check_target(args.to)
         result = handler(args)
         if hasattr(result, "shape") and hasattr(result, "columns"):
-            result = as_dataframe(result, self.m.options)
+            result = as_dataframe(result, self.magics.options)
             if args.to is not None:
                 write_to(result, args.to)
         if args.out:
-            self.m.store(args.out, result)
+            self.magics.store(args.out, result)
             return None
         return result
 
@@ -141,17 +141,17 @@ class Commands:
 
     def login(self, args: argparse.Namespace) -> None:
         self._no_words(args)
-        self.session.preferred_site = _site_word(args.site) or self.m.options.site
+        self.session.preferred_site = _site_word(args.site) or self.magics.options.site
         if args.basic:
             from .client import Kounta
 
-            self.session.connect(Kounta.basic(**self.m.options.client_options()))
+            self.session.connect(Kounta.basic(**self.magics.options.client_options()))
             print(f"Connected to {self.session.company_name} with Basic auth; "
                   f"default site: {self.session.site_name()}.{self._others()}")
             return
         from .widgets import LoginWidget
 
-        display(LoginWidget(self.session, site=args.site, **self.m.options.login_options()))
+        display(LoginWidget(self.session, site=args.site, **self.magics.options.login_options()))
 
     def logout(self, args: argparse.Namespace) -> None:
         every = self._no_words(args, "all") == "all"
@@ -181,7 +181,7 @@ class Commands:
             if not name:
                 raise ConfigError("--company needs a company name or id.")
             company = int(name) if re.fullmatch(r"\d+", name, re.ASCII) else name
-        self.session.preferred_site = _site_word(args.site) or self.m.options.site
+        self.session.preferred_site = _site_word(args.site) or self.magics.options.site
         handle = self.session.start_sandbox()
         client = Kounta.sandbox(company=company, handle=handle, **self.session.sandbox_options())
         self.session.connect(client)
@@ -224,7 +224,7 @@ class Commands:
             return
         from .client import Kounta
 
-        self.session.connect(Kounta.from_env(**self.m.options.client_options()))
+        self.session.connect(Kounta.from_env(**self.magics.options.client_options()))
         print(f"kounta_nb: connected to {self.session.company_name} from the environment; "
               f"default site: {self.session.site_name()}.")
 
@@ -250,8 +250,8 @@ class Commands:
         if others:
             lines.append(f"Also logged in: {', '.join(others)} — `%kounta company NAME` switches")
         lines += _auth_lines(client) + self._cache_lines(client) + _rate_lines(client)
-        lines.append(dataset_line(self.m.options))
-        if self.m.options.offline:
+        lines.append(dataset_line(self.magics.options))
+        if self.magics.options.offline:
             lines.append("Offline mode: on — when the API cannot be reached, cached answers are served "
                          "and say how old they are")
         return lines
@@ -317,7 +317,7 @@ class Commands:
         if args is not None and args.args:
             raise ConfigError("Write the query in the cell under `%%kounta sql` (options such as -o NAME "
                               "and --to FILE go on the first line), or on one line: `%kounta sql SELECT …`.")
-        return run_sql(self.m.options, query or "")
+        return run_sql(self.magics.options, query or "")
 
     def write(self, args: argparse.Namespace, body: str | None) -> Any:
         """``%%kounta post|put|delete PATH`` with the JSON body as the cell, through the client's

@@ -71,7 +71,7 @@ class Fetcher:
     """Fetches resources for the magics (``session``, ``options``)."""
 
     def __init__(self, magics: MagicsLike) -> None:
-        self.m = magics
+        self.magics = magics
         self._clock: datetime | None = None
 
     # -- the resource command --------------------------------------------------------------------
@@ -80,7 +80,7 @@ class Fetcher:
         """``%kounta <resource> [options] [KEY=VALUE …]``."""
         from . import tables
 
-        client = self.m.session.require()
+        client = self.magics.session.require()
         self._clock = None
         name = args.command
         res = tables.resource(name)
@@ -105,7 +105,7 @@ class Fetcher:
         frame = self._fetch(client, name, query, limit, tz, full=bool(args.full))
         if since is not None:
             save_choice(client.company_id, f"last:{name}", (until or datetime.now(tz)).isoformat())
-        if self.m.options.timezone:
+        if self.magics.options.timezone:
             frame = _convert_timestamps(frame, tz)
         if args.columns is not None:
             frame = select_columns(frame, args.columns)
@@ -144,7 +144,7 @@ class Fetcher:
         """The site to fetch: ``--site`` (``all`` = every site), else the venue picked."""
         takes_site = "site" in res.filters
         if wanted is None:
-            return self.m.session.site_id if takes_site else None
+            return self.magics.session.site_id if takes_site else None
         if is_all_sites(str(wanted)):
             return None
         if not takes_site:
@@ -153,7 +153,7 @@ class Fetcher:
 
     def site_id(self, wanted: Any) -> int:
         """A site id from an id, code or name of the current company, with "did you mean"."""
-        client = self.m.session.require()
+        client = self.magics.session.require()
         if not str(wanted).strip():
             raise ConfigError("A site needs an id, code or name (or `all` for every site).")
         try:
@@ -188,7 +188,7 @@ class Fetcher:
 
     def zone(self, client: Any) -> tzinfo:
         """``Kounta.timezone``, else the company's."""
-        name = self.m.options.timezone
+        name = self.magics.options.timezone
         if not name:
             company_zone: tzinfo = client.tz
             return company_zone
@@ -264,9 +264,9 @@ class Fetcher:
         if args.export is not None:
             from .magic_data import dataset_root
 
-            export = Path(args.export).expanduser() if args.export.strip() else dataset_root(self.m.options)
+            export = Path(args.export).expanduser() if args.export.strip() else dataset_root(self.magics.options)
         return pull.pull_orders(client, start, until, site=site, status=status,
-                                progress=self.m.options.progress, export=export)
+                                progress=self.magics.options.progress, export=export)
 
     # -- the time guard ----------------------------------------------------------------------------
 
@@ -274,7 +274,7 @@ class Fetcher:
         """Stop a foreground fetch that would take longer than ``Kounta.max_wait`` at the rate
         limit, before it starts; cheap: one list page, a dry run only when that page says the
         fetch is long."""
-        max_wait = float(self.m.options.max_wait)
+        max_wait = float(self.magics.options.max_wait)
         per_minute = float(client.transport.limiter.per_minute)
         if max_wait <= 0 or per_minute <= 0:
             return
@@ -327,7 +327,7 @@ class Fetcher:
         res = tables.resource(name)
         with _recording(client) as seen:
             try:
-                return tables.fetch(client, name, progress=self.m.options.progress, full=full, limit=limit,
+                return tables.fetch(client, name, progress=self.magics.options.progress, full=full, limit=limit,
                                     **query)
             except KeyboardInterrupt:
                 records = _kept(seen, res, query)

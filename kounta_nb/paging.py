@@ -1,7 +1,7 @@
 """The ``X-Next-Page`` follower, as a small stateful object (after dlt's paginators).
 
 The API answers at most 25 records per page and puts the *complete* URL of the next page, with
-the original filters already inside, in ``X-Next-Page`` (kounta-api.md §3). The paginator:
+the original filters already inside, in ``X-Next-Page`` (docs/api.md §3). The paginator:
 
 * follows it (absolute or relative to the page it came from) and never re-appends the query;
 * stops when the header is absent or a page is empty, or after ``max_pages``;

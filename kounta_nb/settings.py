@@ -17,7 +17,7 @@ TOKEN_PATH = "token"
 #: Records per list page (fixed by the API).
 PAGE_SIZE = 25
 
-#: Requests per minute, per token (kounta-api.md §3).
+#: Requests per minute, per token (docs/api.md §3).
 RATE_LIMIT_BASIC = 60
 RATE_LIMIT_OAUTH = 180
 

@@ -1,5 +1,5 @@
 """Records for the frames tests: full orders whose money adds up to the cent, and one rich record
-per kind (every documented field of kounta-api.md §5 filled in)."""
+per kind (every documented field of docs/api.md §5 filled in)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ AEST = timezone(timedelta(hours=10))
 
 
 def load(rel: str) -> Any:
-    """A real-shaped fixture by its path under fixtures/real."""
+    """A real-shaped fixture by its path under ``FIXTURES_REAL`` (docs/api.md §7)."""
     return json.loads((FIXTURES_REAL / rel).read_text(encoding="utf-8"))
 
 

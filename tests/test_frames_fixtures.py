@@ -1,7 +1,7 @@
-"""frames against the real-shaped fixtures (fixtures/real, see its PROVENANCE.md).
+"""frames against the real-shaped fixtures (``FIXTURES_REAL``; docs/api.md §7).
 
 Every file is classified: converted with the kind(s) it belongs to, or named as not a frame with
-the reason. Each oddity PROVENANCE.md lists has a named test.
+the reason. Each oddity docs/api.md §7 lists has a named test.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ FIXTURE_KINDS: dict[str, dict[str, int]] = {
 #: fixture → why it is not a frame of its own
 NOT_FRAMES: dict[str, str] = {
     "kountagious/token.json": "OAuth token response: kounta_nb.auth reads it, never a table",
-    "kounta-python/checkin.json": "check-in request body: no readable endpoint in kounta-api.md",
+    "kounta-python/checkin.json": "check-in request body: no readable endpoint in docs/api.md",
     "kounta-python/address.json": "addresses are embedded and flattened into their owner",
     "kounta-python/location.json": "site sub-object, flattened into sites.latitude/longitude",
 }
@@ -254,7 +254,7 @@ def test_oddity__list_shaped_detail_and_detail_shaped_list():
 def test_oddity__totals_that_disagree_are_reported_not_fixed():
     t = frames.order_tables(load("tanda-kounta/orders.json"))
     sums = t["lines"].groupby("order_id")["line_total"].sum().round(2)
-    # 6 × 1.50 + 1 × 10.00 × 0.9 (PROVENANCE's 19.00 leaves out the 10 % off of line 2)
+    # 6 × 1.50 + 1 × 10.00 × 0.9 (the 19.00 of docs/api.md §7 leaves out the 10 % off of line 2)
     assert sums.tolist() == [18.0, 18.0]
     assert t["payments"].groupby("order_id")["amount"].sum().tolist() == [19.0, 19.0]
     assert t["orders"]["total"].tolist() == [45.65, 30.25]  # kept as the API said

@@ -89,13 +89,15 @@ _DIGEST = """
 import hashlib, json
 from datetime import UTC, date, datetime
 from kounta_nb.sandbox.business import Business, Clock
-b = Business(seed=7, months=1, clock=Clock(now=datetime(2026, 5, 29, 4, 0, tzinfo=UTC)))
+business = Business(seed=7, months=1, clock=Clock(now=datetime(2026, 5, 29, 4, 0, tzinfo=UTC)))
+day = date(2026, 5, 22)
 parts = []
-for c in b.companies.values():
-    parts += [c.record, c.products, c.customers, c.staff, c.price_lists, c.inventory(min(c.sites))]
-    for s in c.sites:
-        parts += [c.orders_on(s, date(2026, 5, 22)), c.shifts_on(s, date(2026, 5, 22)),
-                  c.reconciliations_on(s, date(2026, 5, 22))]
+for company in business.companies.values():
+    parts += [company.record, company.products, company.customers, company.staff,
+              company.price_lists, company.inventory(min(company.sites))]
+    for site in company.sites:
+        parts += [company.orders_on(site, day), company.shifts_on(site, day),
+                  company.reconciliations_on(site, day)]
 print(hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest())
 """
 

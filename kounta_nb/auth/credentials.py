@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def says_token_expired(status: int, body: Any) -> bool:
-    """True when an API answer says the access token expired or is invalid (kounta-api.md §2).
+    """True when an API answer says the access token expired or is invalid (docs/api.md §2).
 
     Recognises the OAuth shape (401 ``{"error": "expired_token" | "invalid_token"}``) and the
     older ``400 {"message": "The access token provided has expired"}`` shape; a wrong client
@@ -101,7 +101,7 @@ class Credentials(ABC):
 
     @property
     def default_rate_limit(self) -> int:
-        """The API's per-minute limit for this kind of credentials (kounta-api.md §3)."""
+        """The API's per-minute limit for this kind of credentials (docs/api.md §3)."""
         return settings.RATE_LIMIT_BASIC if self.kind == "basic" else settings.RATE_LIMIT_OAUTH
 
     @property

@@ -41,7 +41,7 @@ def _derive_orders(
 ) -> None:
     missing_tax = df["total_tax"].isna().to_numpy()
     if missing_tax.any():
-        # The detail may lack total_tax (kounta-api.md §5): it is the sum of the line taxes.
+        # The detail may lack total_tax (docs/api.md §5): it is the sum of the line taxes.
         fill = df["total_tax"].to_numpy(copy=True)
         for i in np.flatnonzero(missing_tax):
             lines = records[i].get("lines")

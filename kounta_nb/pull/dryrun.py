@@ -4,7 +4,7 @@ People decide to start multi-hour pulls from this answer, so it is exact wheneve
 and otherwise a design-based estimate with a stated interval:
 
 1. **Exact from the page count** (1–2 requests): the first list page is asked for with the legacy
-   ``X-Page: 0`` header; a server that answers with ``X-Pages`` (kounta-api.md §3) gives the page
+   ``X-Page: 0`` header; a server that answers with ``X-Pages`` (docs/api.md §3) gives the page
    count, and the last page (``X-Page: n-1``) the remainder.
 2. **Exact by walking** when the period holds one page, or few enough days that listing them all
    costs no more than sampling would (at most :data:`WALK_DAYS` trading days).

@@ -1,6 +1,6 @@
 """The sandbox's HTTP layer: a WSGI application that behaves like the Kounta API.
 
-Everything in kounta-api.md §1–4 is reproduced here on top of the data layer (``business.py``):
+Everything in docs/api.md §1–4 is reproduced here on top of the data layer (``business.py``):
 formats (``.json`` or ``Accept``, else 406; JSON bodies only, else 400; ``X-Pretty-Print``),
 Basic and OAuth authentication, 25-record abridged pages with an absolute ``X-Next-Page``,
 strong ``ETag`` / ``If-None-Match`` → 304, OAuth-style error bodies, every endpoint of §4 with its
@@ -12,7 +12,7 @@ The pieces: :mod:`.web` (requests, answers, the public origin behind a proxy), :
 :mod:`.writes` / :mod:`.order_writes`, :mod:`.listing` (pages and filters), :mod:`.control`.
 Choices the reference leaves open are listed in docs/sandbox.md. A few that shape every answer:
 
-- ``Accept`` must name ``application/json`` (``*/*`` alone gets 406, as in the seed).
+- ``Accept`` must name ``application/json`` (``*/*`` alone gets 406, docs/api.md §1).
 - A token (or Basic pair) used on another company's path gets **403** ``access_denied``.
 - POST answers 201 with an empty body (``created_body="null"`` sends ``null``) and a ``Location``
   in the style of the request (``.json`` suffix kept). Payments have no URL of their own, so a new

@@ -25,7 +25,7 @@ holidays carry a 15 % surcharge (``price_variation`` 1.15). Special days trade d
 (Mother's Day brunch, grand finals at the bar, Melbourne Cup, ...), cold drinks sell in summer and
 pies in winter, and about 60 % into the window coffee (and the bakery's bread) went up in price.
 
-Records are plain dicts in the API's JSON shape (see ``kounta-api.md`` §5). Generated records are
+Records are plain dicts in the API's JSON shape (see ``docs/api.md`` §5). Generated records are
 cached and shared: treat them as read-only (copy before changing; :meth:`Company.put_order`
 stores a change). The money rule and the id layout are described in
 :mod:`kounta_nb.sandbox.orders`.

@@ -1,7 +1,7 @@
 """Per-token rate limiting for the sandbox, the way the real API does it.
 
 Kounta allows about 60 requests a minute for Basic credentials and 180 for an OAuth token
-(kounta-api.md §3). Over the limit it answers **429** with the plain-text body ``Limit exceeded``,
+(docs/api.md §3). Over the limit it answers **429** with the plain-text body ``Limit exceeded``,
 ``X-Ratelimit-Reset: <epoch seconds>`` and ``Retry-After``.
 
 The window is a sliding log: no 60-second span ever holds more than the limit, which is what a

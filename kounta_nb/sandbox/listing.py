@@ -1,7 +1,7 @@
 """Lists: 25-record pages with an ``X-Next-Page`` cursor, legacy page numbers, and the lists that
 need more than sorting by id (orders with their filters, shifts, reconciliations).
 
-Choices (kounta-api.md leaves them open; docs/sandbox.md explains them):
+Choices (docs/api.md leaves them open; docs/sandbox.md explains them):
 
 - Orders and reconciliations newest first, shifts by start time, everything else ascending id.
 - The ``start`` cursor names the first record of the next page (inclusive): an order or

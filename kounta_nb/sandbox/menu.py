@@ -165,6 +165,7 @@ BAKERY_CATEGORIES = {
     "modifiers": ("Modifiers", "4-1000", "Options, extras and add-ons"),
 }
 
+# The venue kinds, one letter each so that every product below stays one line of its table.
 C, B, R = "cafe", "bar", "restaurant"
 CBR = (C, B, R)
 

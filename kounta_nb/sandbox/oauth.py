@@ -1,6 +1,6 @@
 """OAuth 2.0 for the sandbox: the authorise page, the token endpoint and the token registry.
 
-It follows the real thing (kounta-api.md §2 and the WISK seed): a login page, then a company
+It follows the real thing (docs/api.md §2, with WISK's connection flow): a login page, then a company
 drop-down with **Grant Access** / **Deny**, then a 302 to ``redirect_uri?code=…&state=…`` (or
 ``?error=access_denied&state=…``). ``POST /v1/token`` (and ``/v1/token.json``) exchanges a code or
 a refresh token; bodies may be form-encoded or JSON; client credentials may be in the body or in

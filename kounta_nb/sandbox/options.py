@@ -52,23 +52,23 @@ class SandboxOptions:
     #: Body of a 201: ``"empty"`` or ``"null"``.
     created_body: str = "empty"
     #: In the last N seconds of an access token's life, API GETs answer 200 with an empty body, as
-    #: some integrators saw around expiry (kounta-api.md §2); 0 = off.
+    #: some integrators saw around expiry (docs/api.md §2); 0 = off.
     expiry_empty_s: float = 0.0
     #: ``"oauth"``: expiry is 401 ``expired_token``; ``"legacy"``: 400 ``{"message": …}`` as an old
-    #: client's tests model it (kounta-api.md §2).
+    #: client's tests model it (docs/api.md §2).
     expiry_style: str = "oauth"
     #: Status of a rate-limit answer: 429, or 200 as older traffic saw (body ``Limit exceeded``).
     limit_status: int = 429
     #: ``Retry-After`` as an HTTP date instead of seconds.
     retry_after_date: bool = False
-    #: Legacy page numbers (kounta-api.md §3): ``"asked"`` sends ``X-Pages`` only when the request
+    #: Legacy page numbers (docs/api.md §3): ``"asked"`` sends ``X-Pages`` only when the request
     #: carries ``X-Page``; ``"always"`` on every list answer (as some API versions did, and as
     #: clients that read it from an unasked first page expect); ``"never"`` ignores ``X-Page``.
     #: ``True``/``False`` mean ``"always"``/``"asked"``.
     legacy_pages: str = "asked"
     #: Refuse what real clients send in write bodies beyond the documented fields (unknown or
     #: read-only fields, ``order_id`` in a payment, an order without ``site_id``): the strict
-    #: behaviour of earlier versions, useful to test a client's own bodies (kounta-api.md §4).
+    #: behaviour of earlier versions, useful to test a client's own bodies (docs/api.md §4).
     strict_writes: bool = False
 
     FROZEN = ("seed", "months", "now", "live", "live_speed", "extra_sites")

@@ -1,6 +1,6 @@
 """Order and payment writes as pure functions on a company's records (no HTTP, no locks).
 
-Bodies are read the way real clients send them (kounta-api.md §4, "Write bodies as real clients
+Bodies are read the way real clients send them (docs/api.md §4, "Write bodies as real clients
 send them"), unless ``strict`` asks for the documented fields only:
 
 - a new order may name its ``register_id`` and no ``site_id``: the register implies the site;

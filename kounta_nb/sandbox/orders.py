@@ -91,7 +91,7 @@ def decode_id(value: int) -> tuple[int, int, int, int, int, int] | None:
 
 # --- skeleton: when, who, which register, which customer, what status ---------------------------
 
-#: Every order status the API knows (kounta-api.md §4); the one copy in the sandbox.
+#: Every order status the API knows (docs/api.md §4); the one copy in the sandbox.
 ORDER_STATUSES = ("SUBMITTED", "ON_HOLD", "PENDING", "ACCEPTED", "REJECTED", "COMPLETE")
 # status codes in the skeleton: the index of the final status in STATUS_NAMES. An online pick-up
 # settles: most within minutes (COMPLETE or REJECTED), some ("late") after 20 minutes to 3 hours,

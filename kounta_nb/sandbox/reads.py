@@ -2,7 +2,7 @@
 
 A single record under a parent path (``/sites/{s}/products/{id}``, ``/customers/{cu}/orders/{id}``,
 ``/registers/{r}/reconciliations/{id}``, …) is served when the record belongs to that parent and is
-404 otherwise (recorded real traffic asks for ``sites/{s}/products/{id}.json``; kounta-api.md §4).
+404 otherwise (recorded real traffic asks for ``sites/{s}/products/{id}.json``; docs/api.md §4).
 People (``/people``) and addresses are the legacy views real traffic shows: a person stands for a
 customer or a staff member, with its own id (docs/sandbox.md).
 """

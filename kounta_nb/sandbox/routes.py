@@ -4,7 +4,7 @@ Placeholders: ``{name}`` an integer id, ``{name:day}`` a ``YYYY-MM-DD`` date, ``
 lower-case order status, ``{name:text}`` any segment; ``*rest`` takes what is left. The first
 route whose pattern matches wins, so literal segments come before placeholders. Scopes
 (``site register staff customer``) are the parent paths a route can be asked under: a list is
-filtered by them, a single record must belong to them (kounta-api.md §4).
+filtered by them, a single record must belong to them (docs/api.md §4).
 """
 
 from __future__ import annotations

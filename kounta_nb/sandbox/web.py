@@ -4,7 +4,7 @@
   the server as the client sees it (behind a reverse proxy too, see :func:`public_origin`).
 - :class:`JsonAnswer` / :class:`RawAnswer` — what handlers return; :class:`ErrorReply` — what
   they raise; :func:`render` turns an answer into ``(status, headers, body)`` with the ETag and
-  the ``If-None-Match`` → 304 rule of kounta-api.md §3.
+  the ``If-None-Match`` → 304 rule of docs/api.md §3.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def incomplete(method: str, status: int, content: bytes, content_type: str) -> b
 def error_for(
     status: int, content: bytes, content_type: str = "", *, method: str = "", path: str = ""
 ) -> KountaError:
-    """The exception for a non-2xx answer (kounta-api.md §3 codes → the errors.py tree)."""
+    """The exception for a non-2xx answer (docs/api.md §3 codes → the errors.py tree)."""
     error, description = summary(content, content_type)
     if status == 404:
         return NotFoundError(status, error, description or "not found", method=method, path=path)
@@ -322,7 +322,7 @@ def decide(answer: Answer, attempt: Attempt, *, rng: random.Random | None = None
 
     if status < 400 and attempt.idempotent and incomplete(method, status, content, answer.content_type):
         if not content.strip() and not attempt.refreshed and attempt.oauth and attempt.can_refresh:
-            # An empty 200 is what integrators saw around token expiry (kounta-api.md §2):
+            # An empty 200 is what integrators saw around token expiry (docs/api.md §2):
             # a new token, not patience, is what helps.
             return Decision(Action.REFRESH, why=f"empty answer on {where}")
         if attempt.retries < attempt.max_retries:

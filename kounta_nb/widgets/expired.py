@@ -1,6 +1,6 @@
 """The "Token expired — reconnect" notice shown when a login can no longer be refreshed.
 
-Mirrors what real integrations do (the WISK guide in the seeds: an expired token disables the
+Mirrors what real integrations do (WISK's, docs/api.md §2: an expired token disables the
 integration and the user connects again): one line saying so and a button that restarts the login
 right where the failed command was.
 """

@@ -1,6 +1,6 @@
 """The login widget: connect a notebook to Kounta (or to the embedded sandbox) without a token in sight.
 
-Like a real integration (see the WISK guide in the seeds): a button opens Kounta's login page in a
+Like a real integration (WISK's connection flow, docs/api.md §2): a button opens Kounta's login page in a
 new tab, the user logs in, picks the company and clicks **Grant Access**; the browser comes back
 and the notebook carries on — then the venue picker appears.
 
