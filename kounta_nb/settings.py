@@ -36,6 +36,9 @@ BACKOFF_MAX_S = 30.0
 MAX_RATE_LIMIT_RETRIES = 12
 #: Connect / read timeouts in seconds.
 TIMEOUT = (10.0, 60.0)
+#: Offline mode: the most a GET waits for a connection (the cache is there to answer instead). A
+#: little over 3 s lets a lost SYN be sent twice more (Linux resends after 1 s and 3 s).
+OFFLINE_CONNECT_TIMEOUT_S = 3.05
 #: Share of the per-minute limit the client actually uses, so clock skew and network jitter
 #: between client and server never push a steady stream over the server's window.
 RATE_LIMIT_HEADROOM = 0.98

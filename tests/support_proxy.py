@@ -10,14 +10,19 @@ path)`` what to do with it:
   answering — the "did my POST land?" case.
 
 ``proxy.log`` lists ``(method, path, action)`` for every request.
+
+:func:`blackhole` stands in for a network that swallows packets: a port where connecting waits
+for the client's connect timeout instead of being refused at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import random
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -118,3 +123,35 @@ def flaky(seed: int, **chances: float) -> Rule:
         return "pass"
 
     return rule
+
+
+@contextlib.contextmanager
+def blackhole(port: int) -> Iterator[None]:
+    """Make ``127.0.0.1:port`` (a port nothing listens on any more) swallow connection attempts.
+
+    A listener that never accepts, with its queue filled: the kernel then drops every new SYN, so
+    a client's connect waits for its connect timeout — a dead network on a train, rather than a
+    closed port's immediate refusal.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", port))
+        listener.listen(0)
+        for _ in range(16):  # the queue holds one connection on Linux; fill it, whatever its size
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.settimeout(0.5)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except OSError:  # timed out: the queue is full
+                filler.close()
+                break
+            fillers.append(filler)
+        else:
+            raise RuntimeError(f"could not fill the listen queue of port {port}")
+        yield
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()

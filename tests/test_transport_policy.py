@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 import requests
 
+from kounta_nb import settings
 from kounta_nb.errors import (
     APIError,
     AuthError,
@@ -29,6 +31,7 @@ from kounta_nb.transport import (
     is_limit_exceeded,
     may_serve_stale,
     rate_limit_delay,
+    timeouts,
 )
 
 
@@ -109,6 +112,8 @@ OK = Answer(200, b'[{"id": 1}]', JSON, {"ETag": '"a"'})
 DROPPED = Answer(failure=requests.ConnectionError("reset"))
 CUT = Answer(failure=requests.exceptions.ChunkedEncodingError("IncompleteRead"))
 EXPIRED = Answer(401, b'{"error": "invalid_token", "error_description": "The access token expired"}', JSON)
+#: A GET in offline mode while an outage is being served from the cache, with retries left.
+OUTAGE = Attempt("GET", "/v1/companies/1/orders", max_retries=6, offline=True, outage=True)
 
 # (answer, attempt so far) → (action, error type or None)
 TABLE = [
@@ -143,6 +148,30 @@ TABLE = [
     ("a 404", Answer(404, b'{"error": "not_found"}', JSON), GET, Action.FAIL, NotFoundError),
     ("a 403", Answer(403, b'{"error": "forbidden"}', JSON), GET, Action.FAIL, AuthError),
     ("a 400", Answer(400, b'{"error": "invalid_request"}', JSON), POST, Action.FAIL, APIError),
+    # offline mode: once an outage is established, a GET gets one attempt, then the cache answers
+    ("offline outage: a dropped connection fails at once", DROPPED, OUTAGE, Action.FAIL, TransportError),
+    ("offline outage: a cut-off body fails at once", CUT, OUTAGE, Action.FAIL, TransportError),
+    ("offline outage: a 503 fails at once", Answer(503, b"{}", JSON), OUTAGE, Action.FAIL, APIError),
+    ("offline outage: JSON cut short fails at once", Answer(200, b'[{"id": 1', JSON), OUTAGE, Action.FAIL,
+     TransportError),
+    ("offline outage: a 200 is returned (and ends the outage)", OK, OUTAGE, Action.RETURN, None),
+    ("offline outage: a 404 is the API's answer", Answer(404, b'{"error": "not_found"}', JSON), OUTAGE,
+     Action.FAIL, NotFoundError),
+    ("offline outage: a 429 still waits", Answer(429, b"", "", {"Retry-After": "3"}), OUTAGE, Action.WAIT, None),
+    ("offline outage: an expired token still refreshes", EXPIRED,
+     Attempt("GET", "/x", oauth=True, can_refresh=True, offline=True, outage=True), Action.REFRESH, None),
+    ("offline outage: an empty 200 with a refreshable token still refreshes", Answer(200, b"", JSON),
+     Attempt("GET", "/x", oauth=True, can_refresh=True, offline=True, outage=True), Action.REFRESH, None),
+    ("offline mode, no outage yet: the full ladder", DROPPED, Attempt("GET", "/x", offline=True),
+     Action.RETRY, None),
+    ("offline mode off during an outage: the full ladder", DROPPED, Attempt("GET", "/x", outage=True),
+     Action.RETRY, None),
+    ("offline outage: a 5xx on a GET with offline mode off retries", Answer(503, b"{}", JSON),
+     Attempt("GET", "/x", outage=True), Action.RETRY, None),
+    ("offline outage: a PUT keeps its retries (writes are never answered from the cache)", DROPPED,
+     Attempt("PUT", "/x", offline=True, outage=True), Action.RETRY, None),
+    ("offline outage: a POST without an answer still fails at once", DROPPED,
+     Attempt("POST", "/x", offline=True, outage=True), Action.FAIL, TransportError),
 ]
 
 
@@ -195,3 +224,60 @@ def test_may_serve_stale__only_when_the_api_could_not_be_reached():
     assert not may_serve_stale(RateLimitError("limited"))
     assert not may_serve_stale(TokenExpiredError())
     assert not may_serve_stale(AuthError("refused"))
+
+
+def _attempts_until_done(answer: Answer, attempt: Attempt) -> int:
+    """How many attempts the executor makes when every one gets ``answer``."""
+    made = 0
+    while True:
+        made += 1
+        decision = decide(answer, attempt, rng=random.Random(0))
+        if decision.action not in (Action.RETRY, Action.WAIT, Action.REFRESH):
+            return made
+        attempt = attempt.after(decision)
+
+
+def test_decide__an_offline_outage_costs_one_attempt_not_the_ladder():
+    ladder = Attempt("GET", "/x", max_retries=6, offline=True)
+    assert _attempts_until_done(DROPPED, ladder) == 7  # what establishes the outage
+    assert _attempts_until_done(DROPPED, OUTAGE) == 1
+    assert _attempts_until_done(Answer(502, b"", "text/html"), OUTAGE) == 1
+    assert _attempts_until_done(DROPPED, Attempt("GET", "/x", max_retries=6, outage=True)) == 7  # offline off
+    # an outage established by another thread while this request was retrying ends its ladder too
+    midway = Attempt("GET", "/x", max_retries=6, offline=True, retries=3, outage=True)
+    assert decide(DROPPED, midway).action is Action.FAIL
+
+
+def test_decide__an_offline_outage_failure_says_so_in_one_line_without_back_off():
+    failed = decide(DROPPED, OUTAGE, rng=random.Random(0))
+    assert failed.delay == 0
+    assert str(failed.error) == ("GET /v1/companies/1/orders failed: the connection failed or was dropped "
+                                 "(offline mode: one attempt, since the API was already unreachable).")
+    assert may_serve_stale(failed.error)
+    server = decide(Answer(503, b'{"error": "unavailable"}', JSON), OUTAGE)
+    assert isinstance(server.error, APIError) and server.error.status == 503 and may_serve_stale(server.error)
+
+
+def test_attempt__one_try_only_for_gets_in_offline_mode_during_an_outage():
+    assert OUTAGE.one_try
+    assert not Attempt("GET", "/x", offline=True).one_try
+    assert not Attempt("GET", "/x", outage=True).one_try
+    for method in ("HEAD", "PUT", "PATCH", "DELETE", "POST"):
+        assert not Attempt(method, "/x", offline=True, outage=True).one_try, method
+    assert not GET.offline and not GET.outage  # both off unless the executor says otherwise
+
+
+def test_timeouts__offline_gets_give_up_connecting_quickly():
+    offline = Attempt("GET", "/x", offline=True)
+    cap = settings.OFFLINE_CONNECT_TIMEOUT_S
+    assert cap < settings.TIMEOUT[0]
+    assert timeouts((10.0, 60.0), offline) == (cap, 60.0)
+    assert timeouts(20.0, offline) == (cap, 20.0)  # one number is requests' both-timeouts form
+    assert timeouts(None, offline) == (cap, None)
+    assert timeouts((1.0, 5.0), offline) == (1.0, 5.0)  # a shorter one stays
+    assert timeouts((10.0, 60.0), replace(offline, outage=True)) == (cap, 60.0)
+    # offline mode off, and writes: exactly as configured
+    assert timeouts((10.0, 60.0), GET) == (10.0, 60.0)
+    assert timeouts(20.0, GET) == 20.0
+    assert timeouts(None, GET) is None
+    assert timeouts((10.0, 60.0), Attempt("PUT", "/x", offline=True)) == (10.0, 60.0)

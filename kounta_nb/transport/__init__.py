@@ -21,7 +21,8 @@ The contract (each line tested in ``tests/test_transport_*.py`` over real socket
   prove freshness themselves (an order detail whose ``updated_at`` equals the list's).
 - **Offline is explicit.** ``Transport(..., offline=True)`` answers a failed GET from the cache
   with ``ApiResponse.stale=True``, ``fetched_at`` = when the API last vouched for it, and one
-  :class:`~kounta_nb.errors.KountaWarning` per outage saying how old.
+  :class:`~kounta_nb.errors.KountaWarning` per outage saying how old. During that outage each
+  later GET makes one attempt (no retries) until the API answers again.
 - **Tenancy.** The cache namespace is the company the API names for the credentials
   (``GET companies/me``), never a hint; with no namespace nothing is read from or written to the
   cache, so no failure can serve another company's entry.
@@ -47,6 +48,7 @@ from .policy import (
     is_limit_exceeded,
     may_serve_stale,
     rate_limit_delay,
+    timeouts,
 )
 from .ratelimit import RateLimiter
 from .response import ApiResponse, RequestStats
@@ -72,4 +74,5 @@ __all__ = [
     "is_limit_exceeded",
     "may_serve_stale",
     "rate_limit_delay",
+    "timeouts",
 ]

@@ -14,6 +14,7 @@ cache entry or a token refresh whose answer would be lost; the abandoned request
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
 import sqlite3
@@ -43,10 +44,12 @@ from .policy import (
     Answer,
     Attempt,
     Decision,
+    TimeoutSetting,
     cacheable,
     decide,
     is_limit_exceeded,
     may_serve_stale,
+    timeouts,
 )
 from .ratelimit import RateLimiter
 from .response import ApiResponse, RequestStats
@@ -60,6 +63,35 @@ T = TypeVar("T")
 CLOSED = "This Kounta connection is closed (logged out or closed); connect again to continue."
 #: Helper threads for requests made on the main thread (see the module docstring).
 HELPERS = 4
+
+
+class _Outage:
+    """Whether offline mode is serving an outage from the cache: begun by the first GET answered
+    from the cache after its retries, ended by the next successful answer from the API.
+
+    One per :class:`Transport`, shared by every thread using it (the pull engine's 32 workers):
+    a lock makes "begin" happen once per outage, so exactly one caller issues its warning.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = False
+
+    @property
+    def active(self) -> bool:
+        """Whether an outage is being served from the cache now."""
+        return self._active  # one attribute read: atomic, no lock needed
+
+    def begin(self) -> bool:
+        """Note an answer served from the cache; True when it began a new outage."""
+        with self._lock:
+            began, self._active = not self._active, True
+            return began
+
+    def end(self) -> None:
+        """The API answered: the outage (if any) is over."""
+        with self._lock:
+            self._active = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +116,10 @@ class Transport:
     ``rate_limit``: requests per minute (``None`` = the API default for the credentials).
     ``offline``: when a GET fails after every retry (dropped connections, cut-off bodies, 5xx),
     answer with the cached copy marked ``stale`` instead of raising (one warning per outage);
-    off by default, because a cache is a speed-up, never a source of truth.
+    off by default, because a cache is a speed-up, never a source of truth. Once an outage is
+    established, later GETs make one attempt each (no retries, no back-off) until the API answers
+    again, and a GET in offline mode waits at most ``settings.OFFLINE_CONNECT_TIMEOUT_S`` for a
+    connection (see :mod:`.policy`).
     """
 
     def __init__(
@@ -131,7 +166,7 @@ class Transport:
         # decides the cache namespace; a company_id passed in as a hint never does.
         self._company: int | None = None
         self._verify_lock = threading.Lock()
-        self._offline_since: datetime | None = None  # the outage being served from the cache
+        self._outage = _Outage()  # the outage offline mode is serving from the cache, if any
         # close() from one thread while a pull's workers are mid-request: the SQLite cache is
         # closed only when the last request in flight has left (closing it under a running query
         # crashes the interpreter), and requests after close() fail with one sentence.
@@ -403,7 +438,7 @@ class Transport:
             if stale is None:
                 raise
             return stale
-        self._offline_since = None
+        self._outage.end()  # the API answered: whatever outage there was is over
         if call.method == "GET":
             self._note_company(call.path, response)
             if (use_cache and namespace is None and self.namespace is not None
@@ -431,10 +466,14 @@ class Transport:
             self.stats.add(waited_s=self.limiter.acquire())
             if self._closed:
                 raise TransportError(CLOSED)
-            answer, raw, used = self._io(lambda: self._send(call, use_cache))
+            state = replace(state, offline=self.offline)
+            timeout = timeouts(self.timeout, state)
+            answer, raw, used = self._io(functools.partial(self._send, call, use_cache, timeout))
             if answer.failure is None and is_limit_exceeded(answer.status, answer.content):
                 self.stats.add(rate_limited=1)
-            state = replace(state, can_refresh=self.credentials.can_refresh())
+            # Read after every attempt: an outage another thread established while this request
+            # was retrying cuts its remaining retries short too.
+            state = replace(state, can_refresh=self.credentials.can_refresh(), outage=self._outage.active)
             decision = decide(answer, state, rng=self._rng)
             if decision.action is Action.RETURN:
                 assert raw is not None
@@ -458,7 +497,8 @@ class Transport:
         elif decision.action is Action.REFRESH:
             self._io(lambda: self.credentials.refresh(self._plain, stale=used))
 
-    def _send(self, call: _Call, use_cache: bool) -> tuple[Answer, requests.Response | None, str]:
+    def _send(self, call: _Call, use_cache: bool,
+              timeout: TimeoutSetting) -> tuple[Answer, requests.Response | None, str]:
         """One attempt: ``(answer, response or None, the Authorization value used)``.
 
         A cache file that fails under the request is repaired (or set aside) by the cache, and
@@ -474,7 +514,7 @@ class Transport:
                 try:
                     raw = (session or self._plain).request(
                         call.method, call.url, params=dict(call.params) if call.params else None, json=call.json,
-                        headers=send_headers, timeout=self.timeout, allow_redirects=True,
+                        headers=send_headers, timeout=timeout, allow_redirects=True,
                     )
                     content = raw.content or b""
                 except RETRYABLE_EXCEPTIONS as exc:
@@ -525,8 +565,7 @@ class Transport:
         # the entry, since entries are stored already expired: when the API last vouched for it.
         stored = _aware(raw.expires or raw.created_at)
         self.stats.add(stale=1)
-        if self._offline_since is None:
-            self._offline_since = stored
+        if self._outage.begin():
             warn(
                 f"Offline mode: Kounta could not be reached ({str(error).rstrip('.')}); serving "
                 f"cached data from {stored:%Y-%m-%d %H:%M} UTC ({_age(stored)} old).",

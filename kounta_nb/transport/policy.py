@@ -7,22 +7,35 @@ attempt) and the :class:`Attempt` so far, and returns a :class:`Decision`:
 =====================================================  ============================================
 answer                                                 decision
 =====================================================  ============================================
+no answer (dropped, timed out, cut off), a GET in      ``FAIL`` at once, no back-off
+an outage offline mode is serving from the cache       (:class:`TransportError`; the executor
+                                                       answers from the cache)
 no answer (dropped, timed out, cut off), idempotent    ``RETRY`` with back-off, then ``FAIL``
                                                        (:class:`TransportError`)
 no answer, POST                                        ``FAIL`` at once (never sent twice blindly)
 429 / ``200 Limit exceeded``                           ``WAIT`` until the reset the headers give (or
                                                        a back-off), then ``FAIL`` (:class:`RateLimitError`)
+5xx, a GET in an offline-mode outage                   ``FAIL`` at once (:class:`APIError`)
 5xx, idempotent                                        ``RETRY``, then ``FAIL`` (:class:`APIError`)
 400/401 saying the token expired                       ``REFRESH`` once, then ``FAIL``
                                                        (:class:`TokenExpiredError` / :class:`AuthError`)
 empty 2xx GET with a refreshable OAuth token           ``REFRESH`` once (the expiry symptom)
-empty or cut-off JSON 2xx GET                          ``RETRY``, then ``FAIL`` (:class:`TransportError`)
+empty or cut-off JSON 2xx GET                          ``RETRY`` (``FAIL`` at once in an offline-mode
+                                                       outage), then ``FAIL`` (:class:`TransportError`)
 other 4xx                                              ``FAIL`` (:func:`error_for`)
 anything else                                          ``RETURN``
 =====================================================  ============================================
 
 :func:`may_serve_stale` says which failures offline mode may answer from the cache, and
 :func:`cacheable` which answers the HTTP cache may keep. The executor only carries decisions out.
+
+Offline mode and outages: once a GET has used up its retries on failures offline mode may answer
+(:func:`may_serve_stale`) and was answered from the cache, the executor holds an *outage* (one per
+:class:`~.executor.Transport`) until the API next answers successfully. During it
+(:attr:`Attempt.outage`), a GET in offline mode gets one attempt: the retry ladder would only
+confirm, at up to ~24 s of back-off per request, what the outage already established. Writes and
+offline mode off keep the full ladder. :func:`timeouts` caps the connect timeout of offline-mode
+GETs so that each attempt at a dead network gives up quickly too.
 """
 
 from __future__ import annotations
@@ -61,6 +74,7 @@ __all__ = [
     "Answer",
     "Attempt",
     "Decision",
+    "TimeoutSetting",
     "backoff_delay",
     "cacheable",
     "decide",
@@ -70,6 +84,7 @@ __all__ = [
     "is_limit_exceeded",
     "may_serve_stale",
     "rate_limit_delay",
+    "timeouts",
 ]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
@@ -203,6 +218,23 @@ def describe_failure(exc: BaseException) -> str:
     return f"the connection failed ({type(exc).__name__})"
 
 
+#: requests' ``timeout``: seconds for both, ``(connect, read)``, or ``None`` (wait for ever).
+TimeoutSetting = float | tuple[float | None, float | None] | None
+
+
+def timeouts(configured: TimeoutSetting, attempt: Attempt) -> TimeoutSetting:
+    """The ``timeout`` for ``attempt`` (requests' form: seconds, ``(connect, read)`` or ``None``):
+    as configured, except that a GET in offline mode waits at most
+    :data:`settings.OFFLINE_CONNECT_TIMEOUT_S` for a connection. The cache stands ready to answer,
+    so a network that cannot even connect is given up on quickly; a connection that is made keeps
+    the full read timeout (a slow API is not an outage)."""
+    if not (attempt.offline and attempt.method == "GET"):
+        return configured
+    connect, read = configured if isinstance(configured, tuple) else (configured, configured)
+    cap = settings.OFFLINE_CONNECT_TIMEOUT_S
+    return (cap if connect is None else min(connect, cap)), read
+
+
 def may_serve_stale(error: BaseException) -> bool:
     """Whether offline mode may answer this failure from the cache: the API could not be reached
     or kept failing (no answer, a cut-off body, 5xx after the retries). A 4xx is the API's answer
@@ -252,10 +284,17 @@ class Attempt:
     retries: int = 0  #: back-off retries so far (failures, 5xx, incomplete bodies)
     limited: int = 0  #: rate-limit answers so far
     refreshed: bool = False  #: the token was refreshed once already
+    offline: bool = False  #: offline mode is on (a failed GET may be answered from the cache)
+    outage: bool = False  #: offline mode is serving an outage from the cache right now
 
     @property
     def idempotent(self) -> bool:
         return self.method in IDEMPOTENT_METHODS
+
+    @property
+    def one_try(self) -> bool:
+        """A GET in offline mode during an outage: one attempt, no back-off, then the cache."""
+        return self.offline and self.outage and self.method == "GET"
 
     def after(self, decision: Decision) -> Attempt:
         """The state for the next attempt once ``decision`` was carried out."""
@@ -289,6 +328,10 @@ def decide(answer: Answer, attempt: Attempt, *, rng: random.Random | None = None
         return Decision(Action.RETRY, delay=delay, why=why)
 
     if answer.failure is not None:
+        if attempt.one_try:
+            return Decision(Action.FAIL, error=TransportError(
+                f"{where} failed: {describe_failure(answer.failure)} (offline mode: one attempt, "
+                "since the API was already unreachable)."))
         if attempt.idempotent and attempt.retries < attempt.max_retries:
             return retry(f"{type(answer.failure).__name__} on {where}")
         after = f" (after {attempt.retries} retries)." if attempt.retries else "."
@@ -309,7 +352,7 @@ def decide(answer: Answer, attempt: Attempt, *, rng: random.Random | None = None
                                   cap=attempt.backoff_max, rng=rng)
         return Decision(Action.WAIT, delay=reset, why=f"rate limited on {where}")
 
-    if status >= 500 and attempt.idempotent and attempt.retries < attempt.max_retries:
+    if status >= 500 and attempt.idempotent and attempt.retries < attempt.max_retries and not attempt.one_try:
         return retry(f"{status} on {where}")
 
     if status in (400, 401) and says_token_expired(status, _safe_body(content)):
@@ -325,7 +368,7 @@ def decide(answer: Answer, attempt: Attempt, *, rng: random.Random | None = None
             # An empty 200 is what integrators saw around token expiry (docs/api.md §2):
             # a new token, not patience, is what helps.
             return Decision(Action.REFRESH, why=f"empty answer on {where}")
-        if attempt.retries < attempt.max_retries:
+        if attempt.retries < attempt.max_retries and not attempt.one_try:
             return retry(f"incomplete body on {where}")
         return Decision(Action.FAIL, error=TransportError(f"{where} kept returning an incomplete body."))
 
