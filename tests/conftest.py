@@ -1,4 +1,8 @@
-"""Shared fixtures: a clean environment (no real KOUNTA_* variables), temp config/cache dirs."""
+"""Shared fixtures: a clean environment (no real KOUNTA_* variables), temp config/cache dirs.
+
+The fixtures of the ``support_*`` modules reach every test module as plugins (``pytest_plugins``):
+a test names them as arguments and imports only the helpers it calls.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from pathlib import Path
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FIXTURES_REAL = SHARED / "fixtures" / "real"
+FIXTURES_REAL = SHARED / "fixtures" / "real"  # what they are: docs/api.md §7
+
+pytest_plugins = ["support_sandbox", "support_magics", "support_jupyter"]
 
 
 @pytest.fixture(autouse=True)

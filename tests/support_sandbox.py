@@ -1,8 +1,7 @@
 """Fixtures and helpers for tests that need a running sandbox over real sockets.
 
-Import what you need in a test module::
-
-    from support_sandbox import sandbox, fresh_sandbox, basic_session, oauth_token  # noqa: F401
+The fixtures reach every test module through ``pytest_plugins`` in conftest.py: name them as
+arguments. Import the helpers (``basic_session``, ``oauth_token``, ``api``, …) as usual.
 
 - ``sandbox``: one session-wide server (one month of history, frozen clock at ``SANDBOX_NOW``).
   Do not change its options or revoke its tokens; use ``fresh_sandbox`` for that.

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from support_client import BASIC, FakeKounta
-from support_sandbox import company_ids, sandbox  # noqa: F401
+from support_sandbox import company_ids
 
 from kounta_nb.auth import (
     BasicCredentials,
@@ -198,7 +198,7 @@ def test_flow__insecure_non_loopback_urls_are_refused():
 # ------------------------------------------------------------------ consent form (real sandbox)
 
 
-def test_consent_login__walks_the_real_form_and_picks_the_company(sandbox):  # noqa: F811
+def test_consent_login__walks_the_real_form_and_picks_the_company(sandbox):
     other = company_ids(sandbox)["other"]
     flow = OAuthFlow(sandbox.client_id, sandbox.client_secret, sandbox.redirect_uri,
                      authorize_url=sandbox.authorize_url, token_url=sandbox.token_url)
@@ -214,7 +214,7 @@ def test_consent_login__walks_the_real_form_and_picks_the_company(sandbox):  # n
     assert me["id"] == other
 
 
-def test_consent_login__wrong_password(sandbox):  # noqa: F811
+def test_consent_login__wrong_password(sandbox):
     flow = OAuthFlow(sandbox.client_id, sandbox.client_secret, sandbox.redirect_uri,
                      authorize_url=sandbox.authorize_url, token_url=sandbox.token_url)
     url, _ = flow.authorization_url()
@@ -222,7 +222,7 @@ def test_consent_login__wrong_password(sandbox):  # noqa: F811
         consent_login(url, email=sandbox.username, password="wrong", redirect_uri=sandbox.redirect_uri)
 
 
-def test_consent_login__unknown_company_lists_the_choices(sandbox):  # noqa: F811
+def test_consent_login__unknown_company_lists_the_choices(sandbox):
     flow = OAuthFlow(sandbox.client_id, sandbox.client_secret, sandbox.redirect_uri,
                      authorize_url=sandbox.authorize_url, token_url=sandbox.token_url)
     url, _ = flow.authorization_url()

@@ -4,26 +4,21 @@ Open a notebook, ``%load_ext kounta_nb``, ``%kounta login``, choose the sandbox,
 sandbox's consent page in the new tab (log in, pick the company, Grant Access), come back
 automatically, pick a venue, ``%kounta orders --since 7d`` and see the table. The screenshot goes to
 ``artifacts/browser-first-session.png``; with ``KOUNTA_NB_UPDATE_SCREENSHOT=1`` it also replaces the
-README's ``docs/screenshot.png``.
+README's ``docs/screenshot.png``. JupyterLab is the session's shared server
+(``support_jupyter.jupyter_server``, under a JupyterHub-like base URL).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from support_jupyter import JupyterServer
 
 pytestmark = pytest.mark.browser
 
@@ -47,82 +42,13 @@ NOTEBOOK = {
 }
 
 
-@dataclass
-class Lab:
-    url: str
-    token: str
-    root: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on 127.0.0.1 with a random token, an isolated config, and kounta_nb's server
-    extension; kernels inherit temporary KOUNTA_CONFIG_DIR / KOUNTA_CACHE_DIR / runtime dirs."""
-    tmp_path = tmp_path_factory.mktemp("lab")
-    root, home = tmp_path / "work", tmp_path / "home"
-    root.mkdir()
-    settings_dir = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings_dir.mkdir(parents=True)
-    (settings_dir / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8"
-    )
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(
-        JUPYTER_CONFIG_DIR=str(home / "config"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-        IPYTHONDIR=str(home / "ipython"),
-        KOUNTA_CONFIG_DIR=str(home / "kounta-config"),
-        KOUNTA_CACHE_DIR=str(home / "kounta-cache"),
-    )
-    port, token = _free_port(), secrets.token_hex(16)
-    log = (tmp_path / "lab.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            '--ServerApp.jpserver_extensions={"kounta_nb.server_ext": True}',
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 45
-        while True:
-            assert process.poll() is None, (tmp_path / "lab.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "JupyterLab did not start in 45 s"
-                time.sleep(0.2)
-        yield Lab(url, token, root)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _open_notebook(context, lab: Lab, name: str):  # type: ignore[no-untyped-def]
+def _open_notebook(context, server: JupyterServer, name: str):  # type: ignore[no-untyped-def]
     """Create an empty notebook, open it in a new page and wait for its kernel."""
-    (lab.root / name).write_text(json.dumps(NOTEBOOK), encoding="utf-8")
+    (server.root / name).write_text(json.dumps(NOTEBOOK), encoding="utf-8")
     page = context.new_page()
     # A workspace of its own, so Lab does not reopen the other tests' notebooks beside it.
     workspace = Path(name).stem
-    page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{name}?token={lab.token}")
+    page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{name}?token={server.token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content")
     _wait_for_kernel(page)
     return page
@@ -197,7 +123,7 @@ def _run_cell(page, code: str) -> None:  # type: ignore[no-untyped-def]
     page.keyboard.press("Shift+Enter")
 
 
-def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
+def test_browser__first_session_with_the_sandbox(jupyter_server: JupyterServer) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=45_000)
@@ -206,7 +132,7 @@ def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 1100})
             context.set_default_timeout(45_000)
-            page = _open_notebook(context, lab, "first.ipynb")
+            page = _open_notebook(context, jupyter_server, "first.ipynb")
 
             # 1. Load the extension and ask for the login widget.
             _run_cell(page, "%load_ext kounta_nb\n%kounta login")
@@ -247,7 +173,7 @@ def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
             # 6. Saved to disk, the notebook holds no secret and no token.
             page.keyboard.press("Escape")
             page.keyboard.press("Control+s")
-            saved = lab.root / "first.ipynb"
+            saved = jupyter_server.root / "first.ipynb"
             deadline = time.monotonic() + 20
             while "--since 7d" not in saved.read_text(encoding="utf-8"):
                 assert time.monotonic() < deadline, "the notebook was not saved"
@@ -264,7 +190,7 @@ def test_browser__first_session_with_the_sandbox(lab: Lab) -> None:
             browser.close()
 
 
-def test_browser__return_through_the_jupyter_server_route(lab: Lab) -> None:
+def test_browser__return_through_the_jupyter_server_route(jupyter_server: JupyterServer) -> None:
     """The JupyterHub/Binder return leg: the redirect URI is the Jupyter server's own
     ``/kounta_nb/callback``; the server extension hands the login to the waiting kernel."""
     from playwright.sync_api import expect, sync_playwright
@@ -275,13 +201,13 @@ def test_browser__return_through_the_jupyter_server_route(lab: Lab) -> None:
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(45_000)
-            page = _open_notebook(context, lab, "hub.ipynb")
+            page = _open_notebook(context, jupyter_server, "hub.ipynb")
             _run_cell(
                 page,
                 # The secret field's longest placeholder says where the secret comes from.
                 "import os; os.environ['KOUNTA_CLIENT_SECRET'] = 'placeholder-check'\n"
                 "%load_ext kounta_nb\n"
-                f"%config Kounta.redirect_uri = '{lab.url}/kounta_nb/callback'\n"
+                f"%config Kounta.redirect_uri = '{jupyter_server.url}/kounta_nb/callback'\n"
                 "%kounta login",
             )
             login = page.locator(".kounta-nb-login")
@@ -304,7 +230,7 @@ def test_browser__return_through_the_jupyter_server_route(lab: Lab) -> None:
             login.get_by_role("button", name="Try the sandbox (no account)").click()
             expect(login.locator(".kounta-nb-status")).to_contain_text("continues by itself")
             link = login.locator("a.kounta-nb-authorize")
-            assert quote(f"{lab.url}/kounta_nb/callback", safe="") in (link.get_attribute("href") or "")
+            assert quote(f"{jupyter_server.url}/kounta_nb/callback", safe="") in (link.get_attribute("href") or "")
             _assert_placeholders_fit(login, expected=3)
             _consent(context, login)
             expect(login.locator(".kounta-nb-ok")).to_contain_text("Connected to Harbour Lane Hospitality")

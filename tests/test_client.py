@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from support_client import BASIC, FakeKounta
-from support_sandbox import company_ids, sandbox  # noqa: F401
+from support_sandbox import company_ids
 
 from kounta_nb.auth import OAuthFlow, TokenStore
 from kounta_nb.client import Kounta, RecordList
@@ -331,7 +331,7 @@ def test_no_secret_anywhere_after_a_refresh_and_a_failure(fake, tmp_path, caplog
 # ------------------------------------------------------------------ the sandbox helper
 
 
-def test_sandbox__oauth_login_through_the_form_and_basic(sandbox):  # noqa: F811
+def test_sandbox__oauth_login_through_the_form_and_basic(sandbox):
     cids = company_ids(sandbox)
     by_name = Kounta.sandbox(handle=sandbox, company="Brunswick Street Bakehouse", cache=False)
     assert by_name.company_id == cids["other"]

@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 import pytest
-from support_sandbox import sandbox  # noqa: F401
 
 from kounta_nb import Kounta, frames
 from kounta_nb.client import RecordList
@@ -22,7 +21,7 @@ DAY = "2026-05-28"
 
 
 @pytest.fixture(scope="module")
-def k(sandbox):  # noqa: F811
+def k(sandbox):
     client = Kounta.sandbox(handle=sandbox, cache=False, rate_limit=60_000)
     yield client
     client.close()

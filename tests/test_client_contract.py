@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from support_sandbox import SANDBOX_OPTIONS, company_ids, fresh_sandbox, sandbox, sandbox_factory  # noqa: F401
+from support_sandbox import SANDBOX_OPTIONS, company_ids
 
 from kounta_nb.client import Kounta
 from kounta_nb.errors import TokenExpiredError
@@ -38,7 +38,7 @@ def faulty() -> Iterator[SandboxHandle]:
         yield handle
 
 
-def test_contract__second_identical_pull_is_served_by_304s(fresh_sandbox, tmp_path):  # noqa: F811
+def test_contract__second_identical_pull_is_served_by_304s(fresh_sandbox, tmp_path):
     k = Kounta.sandbox(handle=fresh_sandbox, cache=tmp_path / "c.sqlite", **FAST)
     first = k.orders(status="complete", since=SINCE)
     before = fresh_sandbox.stats()["by_status"].get("304", 0)
@@ -49,7 +49,7 @@ def test_contract__second_identical_pull_is_served_by_304s(fresh_sandbox, tmp_pa
     assert fresh_sandbox.stats()["by_status"]["304"] - before == pages
 
 
-def test_contract__restart_keeps_the_cache(sandbox, tmp_path):  # noqa: F811
+def test_contract__restart_keeps_the_cache(sandbox, tmp_path):
     path = tmp_path / "c.sqlite"
     first = Kounta.sandbox(handle=sandbox, cache=path, **FAST)
     records = first.orders(status="complete", since=SINCE, max_pages=3)
@@ -60,7 +60,7 @@ def test_contract__restart_keeps_the_cache(sandbox, tmp_path):  # noqa: F811
     assert repeat.meta["stats"]["revalidated"] == 3 and repeat.meta["stats"]["downloaded"] == 0
 
 
-def test_contract__two_companies_in_one_cache_never_see_each_other(sandbox, tmp_path):  # noqa: F811
+def test_contract__two_companies_in_one_cache_never_see_each_other(sandbox, tmp_path):
     path = tmp_path / "c.sqlite"
     cids = company_ids(sandbox)
     dev = Kounta.sandbox(handle=sandbox, company=cids["developer"], cache=path, **FAST)
@@ -75,7 +75,7 @@ def test_contract__two_companies_in_one_cache_never_see_each_other(sandbox, tmp_
     assert dev.get("staff") != other.get("staff")
 
 
-def test_contract__no_token_in_the_cache_file(fresh_sandbox, tmp_path):  # noqa: F811
+def test_contract__no_token_in_the_cache_file(fresh_sandbox, tmp_path):
     path = tmp_path / "c.sqlite"
     k = Kounta.sandbox(handle=fresh_sandbox, cache=path, **FAST)
     old = k.credentials.token
@@ -93,7 +93,7 @@ def test_contract__no_token_in_the_cache_file(fresh_sandbox, tmp_path):  # noqa:
     assert b"Bearer " not in raw and b"Basic " not in raw
 
 
-def test_contract__token_expiring_mid_walk_is_refreshed_and_every_record_comes_once(fresh_sandbox, tmp_path):  # noqa: F811
+def test_contract__token_expiring_mid_walk_is_refreshed_and_every_record_comes_once(fresh_sandbox, tmp_path):
     k = Kounta.sandbox(handle=fresh_sandbox, cache=False, **FAST)
     clean = ids(k.orders(status="complete", since=SINCE))
     walked: list[str] = []
@@ -106,7 +106,7 @@ def test_contract__token_expiring_mid_walk_is_refreshed_and_every_record_comes_o
     assert k.credentials.token.access_token != token_before
 
 
-def test_contract__empty_200s_around_expiry_are_not_data_and_the_walk_completes(sandbox_factory):  # noqa: F811
+def test_contract__empty_200s_around_expiry_are_not_data_and_the_walk_completes(sandbox_factory):
     handle = sandbox_factory(expiry_empty_s=30)
     k = Kounta.sandbox(handle=handle, cache=False, **FAST)
     clean = ids(k.orders(status="complete", since=SINCE, max_pages=12))
@@ -121,7 +121,7 @@ def test_contract__empty_200s_around_expiry_are_not_data_and_the_walk_completes(
     assert handle.stats()["by_status"].get("401", 0) == 0
 
 
-def test_contract__short_token_life_is_refreshed_ahead_of_time(sandbox_factory, tmp_path):  # noqa: F811
+def test_contract__short_token_life_is_refreshed_ahead_of_time(sandbox_factory, tmp_path):
     handle = sandbox_factory(token_ttl=30)  # shorter than the refresh margin
     k = Kounta.sandbox(handle=handle, cache=False, **FAST)
     first = k.credentials.token.access_token
@@ -130,7 +130,7 @@ def test_contract__short_token_life_is_refreshed_ahead_of_time(sandbox_factory, 
     assert handle.stats()["by_status"].get("401", 0) == 0
 
 
-def test_contract__revoked_refresh_token_raises_token_expired(fresh_sandbox):  # noqa: F811
+def test_contract__revoked_refresh_token_raises_token_expired(fresh_sandbox):
     k = Kounta.sandbox(handle=fresh_sandbox, cache=False, **FAST)
     k.sites()
     fresh_sandbox.revoke()
@@ -164,7 +164,7 @@ def test_contract__faults_with_the_cache_on_never_poison_it(faulty, tmp_path):
     assert ids(again) == clean and again.meta["stats"]["downloaded"] == 0
 
 
-def test_contract__the_client_never_exceeds_the_configured_rate(sandbox_factory):  # noqa: F811
+def test_contract__the_client_never_exceeds_the_configured_rate(sandbox_factory):
     # time_scale=10: the sandbox allows 180 requests per 6 s, i.e. 1800 a minute.
     handle = sandbox_factory(rate_limit=True, rate_oauth=180, time_scale=10)
     k = Kounta.sandbox(handle=handle, cache=False, rate_limit=1800, backoff_base=0.01)
@@ -189,7 +189,7 @@ def test_contract__the_client_never_exceeds_the_configured_rate(sandbox_factory)
 
 @pytest.mark.parametrize("style", [{"limit_status": 429}, {"limit_status": 200},
                                    {"retry_after_date": True}])
-def test_contract__server_rate_limit_answers_are_obeyed(sandbox_factory, style):  # noqa: F811
+def test_contract__server_rate_limit_answers_are_obeyed(sandbox_factory, style):
     # A client configured far above the server's limit (10 per 1 s window) still gets every record.
     handle = sandbox_factory(rate_limit=True, rate_oauth=10, time_scale=60, **style)
     k = Kounta.sandbox(handle=handle, cache=False, **FAST)
@@ -200,7 +200,7 @@ def test_contract__server_rate_limit_answers_are_obeyed(sandbox_factory, style):
     assert k.stats.rate_limited == handle.stats()["rate_limited"]
 
 
-def test_contract__legacy_expiry_shape_mid_walk(sandbox_factory):  # noqa: F811
+def test_contract__legacy_expiry_shape_mid_walk(sandbox_factory):
     handle = sandbox_factory(expiry_style="legacy")
     k = Kounta.sandbox(handle=handle, cache=False, **FAST)
     walked = []

@@ -10,7 +10,6 @@ same call proves them current.
 from __future__ import annotations
 
 import pytest
-from support_sandbox import fresh_sandbox  # noqa: F401
 
 from kounta_nb import Kounta, tables
 
@@ -19,7 +18,7 @@ DAY = "2026-05-28"
 
 
 @pytest.fixture
-def two(fresh_sandbox, tmp_path):  # noqa: F811
+def two(fresh_sandbox, tmp_path):
     a = Kounta.sandbox(handle=fresh_sandbox, auth="basic", cache=tmp_path / "a.sqlite", **FAST)
     b = Kounta.sandbox(handle=fresh_sandbox, auth="basic", cache=tmp_path / "b.sqlite", **FAST)
     yield a, b

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from support_proxy import FaultProxy, flaky
-from support_sandbox import SANDBOX_NOW, api, basic_session, fresh_sandbox  # noqa: F401
+from support_sandbox import SANDBOX_NOW, api, basic_session
 
 from kounta_nb import Kounta
 from kounta_nb.errors import TransportError, WriteOutcomeUnknown
@@ -21,7 +21,7 @@ from kounta_nb.sandbox.server import SandboxHandle
 
 
 @pytest.fixture
-def proxy(fresh_sandbox: SandboxHandle) -> Iterator[FaultProxy]:  # noqa: F811
+def proxy(fresh_sandbox: SandboxHandle) -> Iterator[FaultProxy]:
     p = FaultProxy(fresh_sandbox.url)
     yield p
     p.stop()
@@ -74,7 +74,7 @@ def server_orders(handle: SandboxHandle, company: int, site: int) -> list[dict[s
     return out
 
 
-def test_lost_writes__create_order_never_duplicates_over_sixty_calls(fresh_sandbox, proxy, tmp_path):  # noqa: F811
+def test_lost_writes__create_order_never_duplicates_over_sixty_calls(fresh_sandbox, proxy, tmp_path):
     k = client(fresh_sandbox, proxy, tmp_path, max_retries=3)
     site = k.sites()[0]["id"]
     k.orders(site=site, since="2026-05-29", status="any")  # the cache holds the list pages
@@ -111,7 +111,7 @@ def test_lost_writes__create_order_never_duplicates_over_sixty_calls(fresh_sandb
     assert Counter(outcomes.values())["created"] >= 40
 
 
-def test_lost_writes__the_look_up_never_reads_the_cache(fresh_sandbox, proxy, tmp_path):  # noqa: F811
+def test_lost_writes__the_look_up_never_reads_the_cache(fresh_sandbox, proxy, tmp_path):
     # Offline mode would answer a failed GET from the cache — where the newest orders page
     # predates the POST. The look-up must not take that copy for the truth (and POST again).
     k = client(fresh_sandbox, proxy, tmp_path, offline=True, max_retries=1)
@@ -136,7 +136,7 @@ def test_lost_writes__the_look_up_never_reads_the_cache(fresh_sandbox, proxy, tm
     assert len(sale) == 1
 
 
-def test_lost_writes__a_customer_is_found_by_email_not_created_twice(fresh_sandbox, proxy, tmp_path):  # noqa: F811
+def test_lost_writes__a_customer_is_found_by_email_not_created_twice(fresh_sandbox, proxy, tmp_path):
     k = client(fresh_sandbox, proxy, tmp_path)
     proxy.rule = lose("POST", "/customers")
     made = k.create_customer({"first_name": "Ada", "last_name": "Lost", "primary_email_address": "ada@lost.test"})
@@ -146,7 +146,7 @@ def test_lost_writes__a_customer_is_found_by_email_not_created_twice(fresh_sandb
     assert len(same) == 1 and sum(1 for m, p, _ in proxy.log if m == "POST") == 1
 
 
-def test_lost_writes__a_customer_with_only_a_mobile_is_an_unknown_outcome(fresh_sandbox, proxy, tmp_path):  # noqa: F811
+def test_lost_writes__a_customer_with_only_a_mobile_is_an_unknown_outcome(fresh_sandbox, proxy, tmp_path):
     k = client(fresh_sandbox, proxy, tmp_path)
     proxy.rule = lose("POST", "/customers")
     with pytest.raises(WriteOutcomeUnknown, match="may or may not have worked.*check the customer list") as info:
@@ -156,7 +156,7 @@ def test_lost_writes__a_customer_with_only_a_mobile_is_an_unknown_outcome(fresh_
     assert sum(1 for m, p, _ in proxy.log if m == "POST") == 1  # never re-sent blindly
 
 
-def test_lost_writes__an_earlier_customer_with_that_email_means_unknown(fresh_sandbox, proxy, tmp_path):  # noqa: F811
+def test_lost_writes__an_earlier_customer_with_that_email_means_unknown(fresh_sandbox, proxy, tmp_path):
     k = client(fresh_sandbox, proxy, tmp_path)
     someone = k.customers()[0]
     email = k.customer(someone["id"])["primary_email_address"]
@@ -165,7 +165,7 @@ def test_lost_writes__an_earlier_customer_with_that_email_means_unknown(fresh_sa
         k.create_customer({"first_name": "Twin", "primary_email_address": email})
 
 
-def test_lost_writes__a_category_is_found_by_name(fresh_sandbox, proxy, tmp_path):  # noqa: F811
+def test_lost_writes__a_category_is_found_by_name(fresh_sandbox, proxy, tmp_path):
     k = client(fresh_sandbox, proxy, tmp_path)
     proxy.rule = lose("POST", "/categories")
     made = k.create_category({"name": "Lost & Found"})
@@ -174,7 +174,7 @@ def test_lost_writes__a_category_is_found_by_name(fresh_sandbox, proxy, tmp_path
     assert names.count("Lost & Found") == 1
 
 
-def test_lost_writes__a_payment_is_found_among_the_order_payments(fresh_sandbox, proxy, tmp_path):  # noqa: F811
+def test_lost_writes__a_payment_is_found_among_the_order_payments(fresh_sandbox, proxy, tmp_path):
     k = client(fresh_sandbox, proxy, tmp_path)
     site = k.sites()[0]["id"]
     order = k.create_order({"site_id": site, "lines": [{"product_id": k.products()[-1]["id"], "quantity": 1}]})
@@ -188,7 +188,7 @@ def test_lost_writes__a_payment_is_found_among_the_order_payments(fresh_sandbox,
     assert [p["amount"] for p in again["payments"]] == [1.5, 1.5]
 
 
-def test_lost_writes__a_webhook_is_found_in_the_list(fresh_sandbox, proxy, tmp_path):  # noqa: F811
+def test_lost_writes__a_webhook_is_found_in_the_list(fresh_sandbox, proxy, tmp_path):
     k = client(fresh_sandbox, proxy, tmp_path)
     proxy.rule = lose("POST", "/webhooks")
     hook = k.create_webhook({"topic": "orders/completed", "address": "https://example.test/lost", "format": "json"})
@@ -196,7 +196,7 @@ def test_lost_writes__a_webhook_is_found_in_the_list(fresh_sandbox, proxy, tmp_p
     assert [w["address"] for w in k.webhooks()].count("https://example.test/lost") == 1
 
 
-def test_lost_writes__updates_are_safe_to_repeat(fresh_sandbox, proxy, tmp_path):  # noqa: F811
+def test_lost_writes__updates_are_safe_to_repeat(fresh_sandbox, proxy, tmp_path):
     k = client(fresh_sandbox, proxy, tmp_path)
     customer = k.customers()[0]["id"]
     proxy.rule = lose("PUT", f"/customers/{customer}")

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pytest
 from support_proxy import FaultProxy
-from support_sandbox import company_ids, oauth_token, sandbox  # noqa: F401
+from support_sandbox import company_ids, oauth_token
 
 from kounta_nb import Kounta, KountaWarning, tables
 from kounta_nb.auth import Token, TokenStore
@@ -23,13 +23,13 @@ FAST = {"rate_limit": 60_000, "backoff_base": 0.001, "max_retries": 1}
 
 
 @pytest.fixture
-def proxy(sandbox) -> Iterator[FaultProxy]:  # noqa: F811
+def proxy(sandbox) -> Iterator[FaultProxy]:
     p = FaultProxy(sandbox.url)
     yield p
     p.stop()
 
 
-def test_offline__every_constructor_passes_it_to_the_transport(sandbox, tmp_path, monkeypatch):  # noqa: F811
+def test_offline__every_constructor_passes_it_to_the_transport(sandbox, tmp_path, monkeypatch):
     cids = company_ids(sandbox)
     token = oauth_token(sandbox, cids["other"])
     store = TokenStore(tmp_path / "t.json")
@@ -57,7 +57,7 @@ def test_offline__every_constructor_passes_it_to_the_transport(sandbox, tmp_path
                             offline=True).transport.offline is True  # fmt: skip
 
 
-def test_offline__off_by_default_a_dead_network_is_an_error(sandbox, proxy, tmp_path):  # noqa: F811
+def test_offline__off_by_default_a_dead_network_is_an_error(sandbox, proxy, tmp_path):
     k = Kounta.basic(sandbox.client_id, sandbox.client_secret, api_base=proxy.api_base,
                      cache=tmp_path / "c.sqlite", **FAST)  # fmt: skip
     assert k.sites()
@@ -68,7 +68,7 @@ def test_offline__off_by_default_a_dead_network_is_an_error(sandbox, proxy, tmp_
         tables.fetch(k, "sites")
 
 
-def test_offline__stale_data_is_marked_and_said_once(sandbox, proxy, tmp_path):  # noqa: F811
+def test_offline__stale_data_is_marked_and_said_once(sandbox, proxy, tmp_path):
     k = Kounta.basic(sandbox.client_id, sandbox.client_secret, api_base=proxy.api_base,
                      cache=tmp_path / "c.sqlite", offline=True, **FAST)  # fmt: skip
     fresh = k.sites()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from support_magics import live_sandbox, magics_of, run, shell  # noqa: F401
+from support_magics import run
 
 from kounta_nb import Kounta, tables
 from kounta_nb.sandbox.server import SandboxHandle
@@ -31,7 +31,7 @@ def same_hour() -> None:
 
 
 @pytest.fixture
-def k(live_sandbox: SandboxHandle, tmp_path: Any) -> Iterator[Kounta]:  # noqa: F811
+def k(live_sandbox: SandboxHandle, tmp_path: Any) -> Iterator[Kounta]:
     client = Kounta.sandbox(handle=live_sandbox, auth="basic", cache=tmp_path / "http.sqlite", **FAST)
     client.company_id  # noqa: B018 - so the runs below count only their own requests
     yield client
@@ -42,7 +42,7 @@ def stats(df: Any) -> dict[str, int]:
     return dict(df.attrs["meta"]["stats"])
 
 
-def test_rerun__orders_since_7d_is_answered_by_304s(k, live_sandbox):  # noqa: F811
+def test_rerun__orders_since_7d_is_answered_by_304s(k, live_sandbox):
     first = tables.fetch(k, "orders", since="7d")
     again = tables.fetch(k, "orders", since="7d")
     one, two = stats(first), stats(again)
@@ -53,7 +53,7 @@ def test_rerun__orders_since_7d_is_answered_by_304s(k, live_sandbox):  # noqa: F
     assert set(again["id"]) <= set(first["id"]) and len(first) - len(again) <= 3
 
 
-def test_rerun__new_orders_download_only_the_open_window(k, live_sandbox):  # noqa: F811
+def test_rerun__new_orders_download_only_the_open_window(k, live_sandbox):
     site = k.sites()[0]["id"]
     first = tables.fetch(k, "orders", since="7d", site=site)
     writer = Kounta.sandbox(handle=live_sandbox, auth="basic", cache=False, **FAST)
@@ -77,7 +77,7 @@ def test_rerun__lines_of_unchanged_orders_are_not_fetched_again(k):
     assert again.equals(first)
 
 
-def test_rerun__the_magic_too(shell, live_sandbox, tmp_path):  # noqa: F811
+def test_rerun__the_magic_too(shell, live_sandbox, tmp_path):
     run(shell, f"%config Kounta.cache = '{tmp_path / 'magic.sqlite'}'")
     run(shell, "%kounta sandbox")
     first = run(shell, "%kounta orders --since 7d")

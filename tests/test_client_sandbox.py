@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support_sandbox import fresh_sandbox, sandbox, sandbox_factory  # noqa: F401
 
 from kounta_nb import settings
 from kounta_nb.client import Kounta, RecordList
@@ -16,7 +15,7 @@ FAST = {"rate_limit": 100_000, "backoff_base": 0.01}
 
 
 @pytest.fixture
-def k(sandbox) -> Kounta:  # noqa: F811
+def k(sandbox) -> Kounta:
     return Kounta.sandbox(handle=sandbox, cache=False, **FAST)
 
 
@@ -78,7 +77,7 @@ def test_sandbox__detail_reads(k):
         k.customer_by_email("nobody@nowhere.test")
 
 
-def test_sandbox__writes(fresh_sandbox):  # noqa: F811
+def test_sandbox__writes(fresh_sandbox):
     k = Kounta.sandbox(handle=fresh_sandbox, cache=False, **FAST)
     site = k.sites()[0]
     product = k.products()[0]
@@ -101,14 +100,14 @@ def test_sandbox__writes(fresh_sandbox):  # noqa: F811
     assert k.update_reconciliation(rec["id_str"], {"processed": True})["processed"] is True
 
 
-def test_sandbox__default_cache_is_kept_apart_from_real_accounts(sandbox):  # noqa: F811
+def test_sandbox__default_cache_is_kept_apart_from_real_accounts(sandbox):
     client = Kounta.sandbox(handle=sandbox, **FAST)
     assert client.transport.cache_path == settings.cache_dir() / settings.SANDBOX_HTTP_CACHE_FILE
     client.close()
 
 
 @pytest.mark.parametrize("created_body", ["empty", "null"])
-def test_sandbox__created_record_is_fetched_from_location(sandbox_factory, created_body):  # noqa: F811
+def test_sandbox__created_record_is_fetched_from_location(sandbox_factory, created_body):
     handle = sandbox_factory(created_body=created_body)
     k = Kounta.sandbox(handle=handle, cache=False, **FAST)
     created = k.create_customer({"first_name": "Grace", "mobile": "0400 111 222"})
@@ -118,7 +117,7 @@ def test_sandbox__created_record_is_fetched_from_location(sandbox_factory, creat
 # ------------------------------------------------------------------ the sandbox's rate (issue 11 §5)
 
 
-def test_sandbox__unthrottled_unless_the_sandbox_simulates_limits(sandbox, sandbox_factory, monkeypatch):  # noqa: F811
+def test_sandbox__unthrottled_unless_the_sandbox_simulates_limits(sandbox, sandbox_factory, monkeypatch):
     plain = Kounta.sandbox(handle=sandbox, cache=False)
     assert plain.transport.limiter.per_minute == settings.SANDBOX_RATE_LIMIT == 60_000
     assert Kounta.sandbox(handle=sandbox, auth="basic", cache=False).transport.limiter.per_minute == 60_000

@@ -13,7 +13,7 @@ import http.client
 
 import pytest
 from support_proxy import FaultProxy
-from support_sandbox import company_ids, oauth_token, sandbox  # noqa: F401
+from support_sandbox import company_ids, oauth_token
 
 from kounta_nb import Kounta
 from kounta_nb.auth import OAuthFlow, Token, TokenStore
@@ -23,7 +23,7 @@ from kounta_nb.errors import ConfigError, StateMismatchError, TransportError
 FAST = {"rate_limit": 60_000, "backoff_base": 0.001}
 
 
-def test_tenancy__a_hint_that_disagrees_with_the_token_is_a_config_error(sandbox, tmp_path):  # noqa: F811
+def test_tenancy__a_hint_that_disagrees_with_the_token_is_a_config_error(sandbox, tmp_path):
     cids = company_ids(sandbox)
     token = oauth_token(sandbox, cids["other"])["access_token"]
     k = Kounta.from_token(token, company_id=cids["developer"], api_base=sandbox.api_base,
@@ -35,7 +35,7 @@ def test_tenancy__a_hint_that_disagrees_with_the_token_is_a_config_error(sandbox
     assert right.company_id == cids["other"] and right.sites()
 
 
-def test_tenancy__another_company_s_cache_is_never_served(sandbox, tmp_path):  # noqa: F811
+def test_tenancy__another_company_s_cache_is_never_served(sandbox, tmp_path):
     cids = company_ids(sandbox)
     proxy = FaultProxy(sandbox.url)
     try:
@@ -60,7 +60,7 @@ def test_tenancy__another_company_s_cache_is_never_served(sandbox, tmp_path):  #
         proxy.stop()
 
 
-def test_tenancy__a_saved_token_filed_under_another_company(sandbox, tmp_path):  # noqa: F811
+def test_tenancy__a_saved_token_filed_under_another_company(sandbox, tmp_path):
     cids = company_ids(sandbox)
     store = TokenStore(tmp_path / "tokens.json")
     token = oauth_token(sandbox, cids["other"])["access_token"]
@@ -70,7 +70,7 @@ def test_tenancy__a_saved_token_filed_under_another_company(sandbox, tmp_path): 
         k.company_id  # noqa: B018
 
 
-def test_tenancy__fetch_token_checks_the_state_unless_told_not_to(sandbox):  # noqa: F811
+def test_tenancy__fetch_token_checks_the_state_unless_told_not_to(sandbox):
     flow = OAuthFlow(sandbox.client_id, sandbox.client_secret, sandbox.redirect_uri,
                      authorize_url=sandbox.authorize_url, token_url=sandbox.token_url)  # fmt: skip
     with pytest.raises(StateMismatchError, match="needs the state"):

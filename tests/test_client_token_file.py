@@ -14,7 +14,7 @@ import json
 import stat
 
 import pytest
-from support_sandbox import company_ids, sandbox  # noqa: F401
+from support_sandbox import company_ids
 
 from kounta_nb import Kounta
 from kounta_nb.auth import Token, TokenStore
@@ -71,7 +71,7 @@ def test_store__file_and_directory_made_private_whatever_existed(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
-def test_store__a_fresh_home_gets_a_private_token_file(sandbox, tmp_path, monkeypatch):  # noqa: F811
+def test_store__a_fresh_home_gets_a_private_token_file(sandbox, tmp_path, monkeypatch):
     monkeypatch.delenv("KOUNTA_CONFIG_DIR")
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))

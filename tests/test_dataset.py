@@ -57,7 +57,7 @@ def _files(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def _listed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The abridged list items of full orders (kounta-api.md §5)."""
+    """The abridged list items of full orders (docs/api.md §5)."""
     keep = ("id", "id_str", "sale_number", "status", "notes", "site_id", "register_id", "staff_id",
             "customer_id", "total", "total_tax", "paid", "deleted", "order_type", "is_refund",
             "refunded_order_id", "created_at", "updated_at")  # fmt: skip

@@ -110,8 +110,6 @@ def test_query__polars_when_asked_and_one_line_errors(one):
 # ------------------------------------------------------------------ every engine, same totals
 
 
-# dask 2026.8 itself calls reset_index(inplace=True), which pandas 3.1 deprecates
-@pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.reset_index")
 def test_engines__duckdb_pandas_polars_and_dask_agree(root):
     import dask.dataframe as dd
     import polars as pl

@@ -11,16 +11,12 @@
 from __future__ import annotations
 
 import threading
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from support_dataset import assert_same_rows
-from support_sandbox import fresh_sandbox, sandbox_factory  # noqa: F401
 
 from kounta_nb import Kounta, dataset
 from kounta_nb.pull import pull_orders
@@ -38,7 +34,7 @@ def _export(root: Path, job: Any, client: Kounta) -> dataset.Manifest:
 
 
 def test_dataset_sandbox__export_of_a_pull_equals_its_frames_and_follows_changes(
-    fresh_sandbox: Any, tmp_path: Path  # noqa: F811
+    fresh_sandbox: Any, tmp_path: Path
 ) -> None:
     client = Kounta.sandbox(handle=fresh_sandbox, rate_limit=FAST, cache=tmp_path / "http.sqlite")
     store = tmp_path / "pull.sqlite"
@@ -92,7 +88,7 @@ def test_dataset_sandbox__export_of_a_pull_equals_its_frames_and_follows_changes
 
 
 def test_dataset_sandbox__two_companies_pulled_and_exported_concurrently(
-    sandbox_factory: Any, tmp_path: Path  # noqa: F811
+    sandbox_factory: Any, tmp_path: Path
 ) -> None:
     # each OAuth token has its own budget: 60 requests per 3 s window (time_scale 20), i.e.
     # 1,200/min, and each client paces itself at exactly that
@@ -152,18 +148,10 @@ def test_dataset_sandbox__two_companies_pulled_and_exported_concurrently(
                                         "month": pl.String})  # fmt: skip
     polars = scan.group_by("company_id").agg(pl.col("total").sum()).sort("company_id").collect()
     part = {"partitioning": {"flavor": "hive", "schema": dataset.PARTITION_SCHEMA}}
-    with _quiet_dask():
-        dask = dd.read_parquet(str(root / "orders"), dataset=part).groupby("company_id")[
-            "total"].sum().compute().sort_index()  # fmt: skip
+    dask = dd.read_parquet(str(root / "orders"), dataset=part).groupby("company_id")[
+        "total"].sum().compute().sort_index()  # fmt: skip
     pandas = orders.groupby("company_id")["total"].sum().sort_index()
     assert duck["company_id"].tolist() == [HARBOUR, BAKERY]
     for other in (polars["total"].to_numpy(), dask.to_numpy(), pandas.to_numpy()):
         np.testing.assert_allclose(duck["revenue"].to_numpy(dtype=float), other, atol=0.005)
 
-
-@contextmanager
-def _quiet_dask() -> Iterator[None]:
-    with warnings.catch_warnings():
-        # dask 2026.8 calls reset_index(inplace=True), which pandas 3.1 deprecates
-        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.reset_index")
-        yield

@@ -15,7 +15,6 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from support_sandbox import sandbox  # noqa: F401
 
 from kounta_nb import Kounta, tables
 from kounta_nb.endpoints import CATALOGUE
@@ -35,7 +34,7 @@ BAD_VALUES: list[Any] = ["ten", [], {}, "1e400", True, float("nan")]
 
 
 @pytest.fixture(scope="module")
-def k(sandbox):  # noqa: F811
+def k(sandbox):
     client = Kounta.sandbox(handle=sandbox, cache=False, rate_limit=60_000)
     client.sites()  # so the fuzz does not count the first requests
     yield client

@@ -15,7 +15,7 @@ import random
 import string
 
 import pytest
-from support_magics import connected, live_sandbox, one_line_error, shell  # noqa: F401
+from support_magics import one_line_error
 
 from kounta_nb import tables
 from kounta_nb.magic_args import COMMANDS
@@ -190,7 +190,7 @@ def test_fuzz__enough_distinct_lines():
     assert len(LINES) >= 300
 
 
-def test_fuzz__every_bad_line_is_one_usage_error(connected, capsys):  # noqa: F811
+def test_fuzz__every_bad_line_is_one_usage_error(connected, capsys):
     failures = []
     for line in LINES:
         try:
@@ -212,5 +212,5 @@ def test_fuzz__every_bad_line_is_one_usage_error(connected, capsys):  # noqa: F8
     "%%kounta delete webhooks/1 extra\n\n\n",
     "%%kounta 9lives\nsites\n",
 ])
-def test_fuzz__bad_cells_are_one_usage_error(connected, capsys, cell):  # noqa: F811
+def test_fuzz__bad_cells_are_one_usage_error(connected, capsys, cell):
     one_line_error(connected, cell, capsys)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
-from support_magics import live_sandbox, magics_of, one_line_error, run, shell  # noqa: F401
+from support_magics import magics_of, one_line_error, run
 
 from kounta_nb import tables
 from kounta_nb.sandbox.server import start_sandbox
@@ -20,7 +20,7 @@ TLB = 1202  # "The Lane Bar" in the sandbox's hospitality group
 
 
 @pytest.fixture
-def connected(shell):  # noqa: F811
+def connected(shell):
     run(shell, "%kounta sandbox")
     return shell
 
@@ -28,13 +28,13 @@ def connected(shell):  # noqa: F811
 # -- extension, help, config ------------------------------------------------------------------
 
 
-def test_load_ext__registers_magics_and_config(shell):  # noqa: F811
+def test_load_ext__registers_magics_and_config(shell):
     assert "kounta" in shell.magics_manager.magics["line"]
     assert "kounta" in shell.magics_manager.magics["cell"]
     assert any(type(c).__name__ == "Kounta" for c in shell.configurables)
 
 
-def test_unload_ext__removes_everything_and_reloads(shell, capsys):  # noqa: F811
+def test_unload_ext__removes_everything_and_reloads(shell, capsys):
     magics_of(shell).session.sandbox_handle = None  # unloading stops the session's own sandbox
     run(shell, "%unload_ext kounta_nb")
     assert "kounta" not in shell.magics_manager.magics["line"]
@@ -43,14 +43,14 @@ def test_unload_ext__removes_everything_and_reloads(shell, capsys):  # noqa: F81
     assert "kounta" in shell.magics_manager.magics["line"]
 
 
-def test_help__is_the_argument_declaration(shell, capsys):  # noqa: F811
+def test_help__is_the_argument_declaration(shell, capsys):
     run(shell, "%kounta?")
     out = capsys.readouterr().out
     for option in ("--since", "--until", "--site", "--background", "--dry-run", "-o NAME", "--param"):
         assert option in out
 
 
-def test_config__sets_and_reads_options(shell, capsys):  # noqa: F811
+def test_config__sets_and_reads_options(shell, capsys):
     run(shell, "%config Kounta.rate_limit = 90")
     run(shell, "%config Kounta.cache = False")
     options = magics_of(shell).options
@@ -70,7 +70,7 @@ def test_config__site_sets_the_default_site(connected):
     assert magics_of(connected).session.site_id == TLB
 
 
-def test_config__cache_off_reaches_the_client(shell):  # noqa: F811
+def test_config__cache_off_reaches_the_client(shell):
     run(shell, "%config Kounta.cache = False")
     run(shell, "%kounta sandbox")
     assert magics_of(shell).session.client.transport.cache_path is None
@@ -79,7 +79,7 @@ def test_config__cache_off_reaches_the_client(shell):  # noqa: F811
 # -- connection commands ------------------------------------------------------------------------
 
 
-def test_sandbox__connects_in_one_step(shell, capsys):  # noqa: F811
+def test_sandbox__connects_in_one_step(shell, capsys):
     run(shell, "%kounta sandbox")
     assert "Harbour Lane Hospitality" in capsys.readouterr().out
     run(shell, '%kounta sandbox --company "Brunswick Street Bakehouse"')
@@ -98,7 +98,7 @@ def test_status__shows_connection_never_the_token(connected, capsys):
     assert token.access_token not in out and token.refresh_token not in out
 
 
-def test_status__not_connected_says_how(shell, capsys):  # noqa: F811
+def test_status__not_connected_says_how(shell, capsys):
     run(shell, "%kounta status")
     assert "%kounta login" in capsys.readouterr().out
 
@@ -136,17 +136,17 @@ def test_venue__kounta_site_environment_wins_over_memory(connected, monkeypatch)
     assert magics_of(connected).session.site_id == 1203
 
 
-def test_sandbox__site_parameter_picks_the_venue(shell):  # noqa: F811
+def test_sandbox__site_parameter_picks_the_venue(shell):
     run(shell, "%kounta sandbox --site MDR")
     assert magics_of(shell).session.site_id == 1203
 
 
-def test_login__shows_the_login_widget(shell, capsys):  # noqa: F811
+def test_login__shows_the_login_widget(shell, capsys):
     run(shell, "%kounta login")
     assert "LoginWidget" in capsys.readouterr().out
 
 
-def test_login_basic__uses_environment_credentials(shell, live_sandbox, monkeypatch, capsys):  # noqa: F811
+def test_login_basic__uses_environment_credentials(shell, live_sandbox, monkeypatch, capsys):
     monkeypatch.setenv("KOUNTA_CLIENT_ID", live_sandbox.client_id)
     monkeypatch.setenv("KOUNTA_CLIENT_SECRET", live_sandbox.client_secret)
     run(shell, f"%config Kounta.api_base = '{live_sandbox.api_base}'")
@@ -156,7 +156,7 @@ def test_login_basic__uses_environment_credentials(shell, live_sandbox, monkeypa
     assert "Basic auth" in capsys.readouterr().out
 
 
-def test_autoconnect__from_environment_on_load(live_sandbox, monkeypatch, capsys):  # noqa: F811
+def test_autoconnect__from_environment_on_load(live_sandbox, monkeypatch, capsys):
     from IPython.core.interactiveshell import InteractiveShell
 
     monkeypatch.setenv("KOUNTA_CLIENT_ID", live_sandbox.client_id)
@@ -371,11 +371,11 @@ def test_error__bad_filter_syntax(connected, capsys):
     assert "%config Kounta.progress" in one_line_error(connected, "%kounta payments --since 1h progress=0", capsys)
 
 
-def test_error__not_logged_in(shell, capsys):  # noqa: F811
+def test_error__not_logged_in(shell, capsys):
     assert "%kounta login" in one_line_error(shell, "%kounta orders --since 7d", capsys)
 
 
-def test_error__expired_login_offers_reconnect(shell, capsys):  # noqa: F811
+def test_error__expired_login_offers_reconnect(shell, capsys):
     with start_sandbox(seed=7, months=1) as fresh:
         magics = magics_of(shell)
         magics.session.sandbox_handle = fresh
@@ -387,7 +387,7 @@ def test_error__expired_login_offers_reconnect(shell, capsys):  # noqa: F811
     assert "expired" in message and "%kounta login" in message
 
 
-def test_error__expired_login_displays_the_notice(shell, capsys):  # noqa: F811
+def test_error__expired_login_displays_the_notice(shell, capsys):
     with start_sandbox(seed=7, months=1) as fresh:
         magics_of(shell).session.sandbox_handle = fresh
         run(shell, "%kounta sandbox")
@@ -399,7 +399,7 @@ def test_error__expired_login_displays_the_notice(shell, capsys):  # noqa: F811
         magics_of(shell).session.sandbox_handle = None
 
 
-def test_error__sandbox_not_running(shell, capsys):  # noqa: F811
+def test_error__sandbox_not_running(shell, capsys):
     run(shell, "%config Kounta.max_retries = 0")
     fresh = start_sandbox(seed=7, months=1)
     magics_of(shell).session.sandbox_handle = fresh
@@ -415,7 +415,7 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_error__network_down(shell, monkeypatch, capsys):  # noqa: F811
+def test_error__network_down(shell, monkeypatch, capsys):
     monkeypatch.setenv("KOUNTA_CLIENT_ID", "someone")
     monkeypatch.setenv("KOUNTA_CLIENT_SECRET", "something")
     run(shell, "%config Kounta.max_retries = 0")
@@ -447,7 +447,7 @@ def garbage_server() -> Iterator[str]:
     server.server_close()
 
 
-def test_error__server_garbage(shell, garbage_server, monkeypatch, capsys):  # noqa: F811
+def test_error__server_garbage(shell, garbage_server, monkeypatch, capsys):
     monkeypatch.setenv("KOUNTA_CLIENT_ID", "someone")
     monkeypatch.setenv("KOUNTA_CLIENT_SECRET", "something")
     run(shell, "%config Kounta.max_retries = 0")

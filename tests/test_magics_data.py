@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pyarrow as pa
 import pytest
-from support_magics import connected, live_sandbox, magics_of, one_line_error, run, shell  # noqa: F401
+from support_magics import magics_of, one_line_error, run
 
 from kounta_nb import dataset, settings
 from kounta_nb.magic_data import DATASET_DIR
@@ -21,7 +21,7 @@ HARBOUR, BAKEHOUSE = 51642, 61873
 # -- --to FILE ---------------------------------------------------------------------------------------
 
 
-def test_to__parquet_round_trips_with_the_frames_types(connected, tmp_path, capsys):  # noqa: F811
+def test_to__parquet_round_trips_with_the_frames_types(connected, tmp_path, capsys):
     target = tmp_path / "out" / "sales.parquet"
     df = run(connected, f"%kounta orders --since 7d --site TLB --limit 40 --to {target}")
     assert f"Wrote 40 rows to {target}" in capsys.readouterr().out
@@ -31,7 +31,7 @@ def test_to__parquet_round_trips_with_the_frames_types(connected, tmp_path, caps
     assert back["total"].sum() == pytest.approx(df["total"].sum())
 
 
-def test_to__csv_writes_lists_as_json(connected, tmp_path):  # noqa: F811
+def test_to__csv_writes_lists_as_json(connected, tmp_path):
     target = tmp_path / "lines.csv"
     df = run(connected, f"%kounta lines --since 1d --site TLB --limit 20 --to {target} -o lines")
     assert df is None
@@ -43,7 +43,7 @@ def test_to__csv_writes_lists_as_json(connected, tmp_path):  # noqa: F811
     assert all(isinstance(json.loads(cell), list) for cell in text)
 
 
-def test_to__a_wrong_file_name_is_refused_before_fetching(connected, capsys):  # noqa: F811
+def test_to__a_wrong_file_name_is_refused_before_fetching(connected, capsys):
     client = magics_of(connected).session.client
     before = client.stats.as_dict()["requests"]
     assert ".parquet or .csv" in one_line_error(connected, "%kounta orders --since 7d --to sales.xlsx", capsys)
@@ -55,7 +55,7 @@ def test_to__a_wrong_file_name_is_refused_before_fetching(connected, capsys):  #
 # -- polars ------------------------------------------------------------------------------------------
 
 
-def test_polars__every_dataframe_is_polars(connected):  # noqa: F811
+def test_polars__every_dataframe_is_polars(connected):
     import polars as pl
 
     run(connected, "%config Kounta.dataframe = 'polars'")
@@ -68,7 +68,7 @@ def test_polars__every_dataframe_is_polars(connected):  # noqa: F811
     assert isinstance(connected.user_ns["lines"], pl.DataFrame)
 
 
-def test_polars__missing_is_one_line(connected, monkeypatch, capsys):  # noqa: F811
+def test_polars__missing_is_one_line(connected, monkeypatch, capsys):
     run(connected, "%config Kounta.dataframe = 'polars'")
     monkeypatch.setitem(sys.modules, "polars", None)  # `import polars` now fails as if not installed
     message = one_line_error(connected, "%kounta sites", capsys)
@@ -88,7 +88,7 @@ def _pull_into_dataset(ip, company: int) -> pd.DataFrame:
 
 
 @pytest.fixture
-def both(shell):  # noqa: F811
+def both(shell):
     run(shell, "%config Kounta.progress = False")
     frames = {company: _pull_into_dataset(shell, company) for company in (HARBOUR, BAKEHOUSE)}
     return shell, frames
@@ -146,7 +146,7 @@ def test_sql__mistakes_are_one_line(both, capsys, line, expected):
     assert expected in one_line_error(ip, line, capsys)
 
 
-def test_export__default_and_named_dataset(shell, tmp_path, capsys):  # noqa: F811
+def test_export__default_and_named_dataset(shell, tmp_path, capsys):
     run(shell, "%config Kounta.progress = False")
     run(shell, "%kounta sandbox")
     named = tmp_path / "mine"
@@ -160,7 +160,7 @@ def test_export__default_and_named_dataset(shell, tmp_path, capsys):  # noqa: F8
     assert "--export goes with --background" in one_line_error(shell, "%kounta sites --export", capsys)
 
 
-def test_sql__no_dataset_yet_says_how_to_make_one(shell, tmp_path, capsys):  # noqa: F811
+def test_sql__no_dataset_yet_says_how_to_make_one(shell, tmp_path, capsys):
     run(shell, f"%config Kounta.dataset = '{tmp_path / 'nothing'}'")
     message = one_line_error(shell, "%kounta sql SELECT 1", capsys)
     assert "There is no dataset in" in message and "--background --export" in message

@@ -12,7 +12,7 @@ import warnings
 
 import pandas as pd
 import pytest
-from support_magics import connected, live_sandbox, magics_of, one_line_error, run, shell  # noqa: F401
+from support_magics import magics_of, one_line_error, run
 
 from kounta_nb import settings, tables
 from kounta_nb.errors import KountaWarning, PullError, warn
@@ -35,7 +35,7 @@ def _interrupt_after(calls: int, original):
 # -- Ctrl-C ---------------------------------------------------------------------------------------
 
 
-def test_ctrl_c__lines_keeps_the_orders_fetched_so_far(connected, monkeypatch, capsys):  # noqa: F811
+def test_ctrl_c__lines_keeps_the_orders_fetched_so_far(connected, monkeypatch, capsys):
     client = magics_of(connected).session.client
     # orders already in the HTTP cache and proven current by the list are not fetched again:
     # make each one a request, so the interruption lands among the full-order reads
@@ -59,7 +59,7 @@ def test_ctrl_c__lines_keeps_the_orders_fetched_so_far(connected, monkeypatch, c
         assert list(whole.columns) == list(df.columns)
 
 
-def test_ctrl_c__an_order_list_keeps_the_pages_listed(connected, monkeypatch, capsys):  # noqa: F811
+def test_ctrl_c__an_order_list_keeps_the_pages_listed(connected, monkeypatch, capsys):
     client = magics_of(connected).session.client
     patched, _ = _interrupt_after(3, client.transport.request)
     monkeypatch.setattr(client.transport, "request", patched)
@@ -73,7 +73,7 @@ def test_ctrl_c__an_order_list_keeps_the_pages_listed(connected, monkeypatch, ca
     assert client.transport.request is patched
 
 
-def test_ctrl_c__elsewhere_is_one_line(connected, monkeypatch, capsys):  # noqa: F811
+def test_ctrl_c__elsewhere_is_one_line(connected, monkeypatch, capsys):
     def stop(*args, **kwargs):
         raise KeyboardInterrupt
 
@@ -85,7 +85,7 @@ def test_ctrl_c__elsewhere_is_one_line(connected, monkeypatch, capsys):  # noqa:
 
 
 @pytest.fixture
-def throttled(shell):  # noqa: F811
+def throttled(shell):
     run(shell, "%config Kounta.rate_limit = 180")
     run(shell, "%config Kounta.max_wait = 5")
     run(shell, "%kounta sandbox")
@@ -126,7 +126,7 @@ def _shown_rows(text: str) -> int:
     return len(re.findall(r"^\d+\s", text, re.M))
 
 
-def test_display_limit__applies_to_what_the_cell_magic_shows(connected, capsys):  # noqa: F811
+def test_display_limit__applies_to_what_the_cell_magic_shows(connected, capsys):
     run(connected, "%config Kounta.display_limit = 4")
     default_rows = pd.get_option("display.max_rows")
     capsys.readouterr()
@@ -143,7 +143,7 @@ def test_display_limit__applies_to_what_the_cell_magic_shows(connected, capsys):
 # -- status after leaving the sandbox -------------------------------------------------------------------------
 
 
-def test_status__a_real_server_is_not_the_sandbox(connected, monkeypatch, capsys):  # noqa: F811
+def test_status__a_real_server_is_not_the_sandbox(connected, monkeypatch, capsys):
     from kounta_nb.sandbox.server import start_sandbox
 
     run(connected, "%kounta status")
@@ -164,7 +164,7 @@ def test_status__a_real_server_is_not_the_sandbox(connected, monkeypatch, capsys
 # -- cache -------------------------------------------------------------------------------------------------------
 
 
-def test_cache__info_says_the_footprint_and_clear_shrinks_the_file(connected, capsys):  # noqa: F811
+def test_cache__info_says_the_footprint_and_clear_shrinks_the_file(connected, capsys):
     run(connected, "%kounta orders --since 10d --yes")
     client = magics_of(connected).session.client
     path = client.transport.cache_path
@@ -184,7 +184,7 @@ def test_cache__info_says_the_footprint_and_clear_shrinks_the_file(connected, ca
 # -- one line for warnings and for errors outside the magic ----------------------------------------------------
 
 
-def test_warnings__each_kounta_warning_is_one_line_once(connected, monkeypatch, capsys):  # noqa: F811
+def test_warnings__each_kounta_warning_is_one_line_once(connected, monkeypatch, capsys):
     original = tables.fetch
 
     def noisy(*args, **kwargs):
@@ -201,9 +201,10 @@ def test_warnings__each_kounta_warning_is_one_line_once(connected, monkeypatch, 
                    "KountaWarning: Served from the cache: 2 h old."]
 
 
-def test_warnings__from_a_background_thread_are_one_line(shell, capsys):  # noqa: F811
+def test_warnings__from_a_background_thread_are_one_line(shell, capsys):
     capsys.readouterr()
     with warnings.catch_warnings():
+        # past the suite's "error" filter to the magics' display, which is what is asserted
         warnings.simplefilter("always", KountaWarning)
         thread = threading.Thread(target=warn, args=("The pull store was damaged; starting again.",))
         thread.start()
@@ -212,7 +213,7 @@ def test_warnings__from_a_background_thread_are_one_line(shell, capsys):  # noqa
     assert err == ["KountaWarning: The pull store was damaged; starting again."]
 
 
-def test_errors__a_kounta_error_in_python_code_is_one_line(shell, capsys):  # noqa: F811
+def test_errors__a_kounta_error_in_python_code_is_one_line(shell, capsys):
     capsys.readouterr()
     result = shell.run_cell("from kounta_nb.errors import PullError\n"
                             "def wait():\n    raise PullError('The pull stopped after 3 of 9 orders: boom.')\nwait()\n")
@@ -226,7 +227,7 @@ def test_errors__a_kounta_error_in_python_code_is_one_line(shell, capsys):  # no
     run(shell, "%load_ext kounta_nb")
 
 
-def test_damaged_pull_store__background_is_one_line(connected, capsys):  # noqa: F811
+def test_damaged_pull_store__background_is_one_line(connected, capsys):
     from kounta_nb.pull import store_path
 
     client = magics_of(connected).session.client
@@ -246,7 +247,7 @@ def test_damaged_pull_store__background_is_one_line(connected, capsys):  # noqa:
         assert job.error is None
 
 
-def test_damaged_http_cache__sandbox_is_one_line(shell, capsys):  # noqa: F811
+def test_damaged_http_cache__sandbox_is_one_line(shell, capsys):
     path = settings.cache_dir() / settings.SANDBOX_HTTP_CACHE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"garbage, not SQLite " * 200)
@@ -260,7 +261,7 @@ def test_damaged_http_cache__sandbox_is_one_line(shell, capsys):  # noqa: F811
         assert magics_of(shell).session.client is not None
 
 
-def test_pull_error_raised_by_wait_is_one_line(shell, capsys):  # noqa: F811
+def test_pull_error_raised_by_wait_is_one_line(shell, capsys):
     from kounta_nb.sandbox.server import start_sandbox
 
     run(shell, "%config Kounta.max_retries = 0")
@@ -290,7 +291,7 @@ def test_pull_error_raised_by_wait_is_one_line(shell, capsys):  # noqa: F811
 # -- offline mode and full records ------------------------------------------------------------------------
 
 
-def test_offline__a_stale_result_says_how_old_in_one_line(shell, capsys):  # noqa: F811
+def test_offline__a_stale_result_says_how_old_in_one_line(shell, capsys):
     from kounta_nb.sandbox.server import start_sandbox
 
     run(shell, "%config Kounta.max_retries = 0")
@@ -319,7 +320,7 @@ def test_offline__a_stale_result_says_how_old_in_one_line(shell, capsys):  # noq
     assert "Offline mode: on" in capsys.readouterr().out
 
 
-def test_full__fetches_the_full_records_the_list_leaves_out(connected):  # noqa: F811
+def test_full__fetches_the_full_records_the_list_leaves_out(connected):
     abridged = run(connected, "%kounta products --limit 3")
     full = run(connected, "%kounta products --full --limit 3")
     assert abridged["category_ids"].isna().all()

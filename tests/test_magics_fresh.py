@@ -9,13 +9,13 @@ cache hits the list proved current.
 from __future__ import annotations
 
 import pytest
-from support_magics import connected, live_sandbox, run, shell  # noqa: F401
+from support_magics import run
 
 from kounta_nb import Kounta
 
 
 @pytest.fixture
-def other_login(live_sandbox, tmp_path):  # noqa: F811
+def other_login(live_sandbox, tmp_path):
     """A second client of the same company, with its own HTTP cache (another kernel)."""
     k = Kounta.sandbox(handle=live_sandbox, auth="basic", cache=tmp_path / "other.sqlite",
                        rate_limit=60_000, backoff_base=0.001)
@@ -23,7 +23,7 @@ def other_login(live_sandbox, tmp_path):  # noqa: F811
     k.close()
 
 
-def test_fresh__magics_show_changes_made_elsewhere(connected, other_login):  # noqa: F811
+def test_fresh__magics_show_changes_made_elsewhere(connected, other_login):
     # whole local days: the same window on every run (the sandbox's clock is frozen)
     window = "--site TLB --since yesterday"
     orders = run(connected, f"%kounta orders {window}")

@@ -9,7 +9,7 @@ import re
 
 import pandas as pd
 import pytest
-from support_magics import connected, live_sandbox, magics_of, one_line_error, run, shell  # noqa: F401
+from support_magics import magics_of, one_line_error, run
 
 from kounta_nb.magic_args import EXAMPLES, parse_line
 from kounta_nb.magic_config import KountaConfig
@@ -31,11 +31,11 @@ OUT_OF_RANGE = "out of range|outside the dates a calendar can hold"
         ("%kounta orders --site TLB\\", "trailing backslash"),
     ],
 )
-def test_unreadable_line__one_line(connected, capsys, line, expected):  # noqa: F811
+def test_unreadable_line__one_line(connected, capsys, line, expected):
     assert expected in one_line_error(connected, line, capsys)
 
 
-def test_unreadable_line__inside_a_cell_too(connected, capsys):  # noqa: F811
+def test_unreadable_line__inside_a_cell_too(connected, capsys):
     message = one_line_error(connected, '%%kounta\nsites\nvenue "The Lane\n', capsys)
     assert "a quote is not closed" in message
 
@@ -57,11 +57,11 @@ def test_unreadable_line__inside_a_cell_too(connected, capsys):  # noqa: F811
         ("%kounta shifts date=100000000d", OUT_OF_RANGE),
     ],
 )
-def test_dates__impossible_periods_are_errors(connected, capsys, line, expected):  # noqa: F811
+def test_dates__impossible_periods_are_errors(connected, capsys, line, expected):
     assert re.search(expected, one_line_error(connected, line, capsys))
 
 
-def test_dates__a_future_since_is_an_error_as_for_pulls(connected, capsys):  # noqa: F811
+def test_dates__a_future_since_is_an_error_as_for_pulls(connected, capsys):
     for suffix in ("", " --dry-run", " --background"):
         message = one_line_error(connected, f"%kounta orders --since 2999-01-01{suffix}", capsys)
         assert "in the future" in message, suffix
@@ -70,7 +70,7 @@ def test_dates__a_future_since_is_an_error_as_for_pulls(connected, capsys):  # n
 # -- values ---------------------------------------------------------------------------------------------
 
 
-def test_status_as_key_value_is_honoured(connected):  # noqa: F811
+def test_status_as_key_value_is_honoured(connected):
     df = run(connected, "%kounta orders --since 30d --site TLB status=on_hold")
     assert len(df) > 0 and set(df["status"].astype(str)) == {"ON_HOLD"}
     assert df.attrs["meta"]["filters"]["status"] == "on_hold"
@@ -99,11 +99,11 @@ def test_status_as_key_value_is_honoured(connected):  # noqa: F811
         ("%kounta sandbox --company ''", "--company needs a company name or id"),
     ],
 )
-def test_values__wrong_kinds_are_errors(connected, capsys, line, expected):  # noqa: F811
+def test_values__wrong_kinds_are_errors(connected, capsys, line, expected):
     assert expected in one_line_error(connected, line, capsys)
 
 
-def test_venue__empty_name_is_an_error_and_nothing_is_remembered(connected, capsys):  # noqa: F811
+def test_venue__empty_name_is_an_error_and_nothing_is_remembered(connected, capsys):
     run(connected, "%kounta venue TLB")
     before = choices_file().read_text(encoding="utf-8")
     assert "A site needs an id, code or name" in one_line_error(connected, "%kounta venue ''", capsys)
@@ -112,7 +112,7 @@ def test_venue__empty_name_is_an_error_and_nothing_is_remembered(connected, caps
     assert load_choices(magics_of(connected).session.client.company_id)["site"] == TLB
 
 
-def test_names__keywords_are_not_variables(connected, capsys):  # noqa: F811
+def test_names__keywords_are_not_variables(connected, capsys):
     assert "variable name" in one_line_error(connected, "%%kounta class\nsites\n", capsys)
     assert "variable name" in one_line_error(connected, "%%kounta\nclass = sites\n", capsys)
     assert "class" not in connected.user_ns
@@ -139,7 +139,7 @@ def test_names__keywords_are_not_variables(connected, capsys):  # noqa: F811
         ("%kounta sites --", "A bare --"),
     ],
 )
-def test_extra_words__are_errors(connected, capsys, line, expected):  # noqa: F811
+def test_extra_words__are_errors(connected, capsys, line, expected):
     assert expected in one_line_error(connected, line, capsys)
 
 
@@ -155,7 +155,7 @@ def test_extra_words__are_errors(connected, capsys, line, expected):  # noqa: F8
         "%kounta orders --since=1d --since 2d",
     ],
 )
-def test_repeated_options__are_errors_not_the_last_silently(connected, capsys, line):  # noqa: F811
+def test_repeated_options__are_errors_not_the_last_silently(connected, capsys, line):
     assert "given twice" in one_line_error(connected, line, capsys)
 
 
@@ -176,14 +176,14 @@ def test_repeated_options__are_errors_not_the_last_silently(connected, capsys, l
         ("%kounta company harbour", "(did you mean 'Harbour Lane Hospitality'?)"),
     ],
 )
-def test_did_you_mean(connected, capsys, line, expected):  # noqa: F811
+def test_did_you_mean(connected, capsys, line, expected):
     assert expected in one_line_error(connected, line, capsys)
 
 
 # -- the configurable and the help ----------------------------------------------------------------------
 
 
-def test_config__its_own_class_under_the_name_kounta(shell):  # noqa: F811
+def test_config__its_own_class_under_the_name_kounta(shell):
     magics = magics_of(shell)
     assert type(magics) is KountaMagics and type(magics).__name__ == "KountaMagics"
     assert isinstance(magics.options, KountaConfig) and type(magics.options).__name__ == "Kounta"
@@ -192,14 +192,14 @@ def test_config__its_own_class_under_the_name_kounta(shell):  # noqa: F811
     assert magics.options.display_limit == 7 and run(shell, "%config Kounta.display_limit") == 7
 
 
-def test_config__ipython_config_c_kounta_applies_at_load(shell):  # noqa: F811
+def test_config__ipython_config_c_kounta_applies_at_load(shell):
     run(shell, "%unload_ext kounta_nb")
     shell.config.Kounta.rate_limit = 77
     run(shell, "%load_ext kounta_nb")
     assert magics_of(shell).options.rate_limit == 77
 
 
-def test_help__starts_with_a_summary_and_has_examples(shell, capsys):  # noqa: F811
+def test_help__starts_with_a_summary_and_has_examples(shell, capsys):
     run(shell, "%kounta?")
     out = capsys.readouterr().out
     doc = out.split("Docstring:", 1)[1].lstrip("\x1b[0m39 \n")
@@ -219,7 +219,7 @@ def test_help__every_example_line_parses():
         assert args.command, text
 
 
-def test_columns__order_and_attrs_kept(connected):  # noqa: F811
+def test_columns__order_and_attrs_kept(connected):
     df = run(connected, "%kounta orders --since 7d --site TLB --limit 30 --columns total,sale_number")
     assert list(df.columns) == ["total", "sale_number"] and len(df) == 30
     assert df.attrs["meta"]["resource"] == "orders"
@@ -227,12 +227,12 @@ def test_columns__order_and_attrs_kept(connected):  # noqa: F811
     pd.testing.assert_series_equal(df["total"], full["total"])
 
 
-def test_unknown_filter_lists_what_the_resource_takes(connected, capsys):  # noqa: F811
+def test_unknown_filter_lists_what_the_resource_takes(connected, capsys):
     message = one_line_error(connected, "%kounta customers email=x@y.z", capsys)
     assert "customers does not take email=" in message and "reference_id" in message
 
 
-def test_site_all_and_default_status_agree_with_tables(connected):  # noqa: F811
+def test_site_all_and_default_status_agree_with_tables(connected):
     from kounta_nb import tables
 
     client = magics_of(connected).session.client
@@ -242,7 +242,7 @@ def test_site_all_and_default_status_agree_with_tables(connected):  # noqa: F811
     assert set(magic["status"].astype(str)) == {"COMPLETE"}
 
 
-def test_choices_file__private_and_a_damaged_one_is_one_line(connected, capsys):  # noqa: F811
+def test_choices_file__private_and_a_damaged_one_is_one_line(connected, capsys):
     run(connected, "%kounta venue TLB")
     path = choices_file()
     assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700

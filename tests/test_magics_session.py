@@ -4,7 +4,7 @@ through a real IPython shell against the sandbox's two companies over sockets.""
 from __future__ import annotations
 
 import pytest
-from support_magics import connected, live_sandbox, magics_of, one_line_error, run, shell  # noqa: F401
+from support_magics import magics_of, one_line_error, run
 
 from kounta_nb.errors import WriteOutcomeUnknown
 
@@ -13,7 +13,7 @@ TLB = 1202
 
 
 @pytest.fixture
-def two(connected):  # noqa: F811
+def two(connected):
     run(connected, f"%kounta sandbox --company {BAKEHOUSE}")
     return connected
 
@@ -81,7 +81,7 @@ def test_companies__unknown_is_one_line_with_the_list(two, capsys):
 # -- writes ---------------------------------------------------------------------------------------
 
 
-def test_write__post_put_and_read_back(connected):  # noqa: F811
+def test_write__post_put_and_read_back(connected):
     created = run(connected, '%%kounta post customers\n{"first_name": "Ada", "email": "ada@example.com"}\n')
     assert created["id"] and created["first_name"] == "Ada"
     updated = run(connected, f'%%kounta put customers/{created["id"]}\n{{"last_name": "Lovelace"}}\n')
@@ -90,7 +90,7 @@ def test_write__post_put_and_read_back(connected):  # noqa: F811
     assert again["last_name"] == "Lovelace"
 
 
-def test_write__paths_as_the_api_docs_write_them(connected):  # noqa: F811
+def test_write__paths_as_the_api_docs_write_them(connected):
     run(connected, '%%kounta post /v1/companies/me/categories -o cat\n{"name": "Specials"}\n')
     category = connected.user_ns["cat"]
     assert category["name"] == "Specials"
@@ -98,7 +98,7 @@ def test_write__paths_as_the_api_docs_write_them(connected):  # noqa: F811
     assert changed["name"] == "Today"
 
 
-def test_write__webhook_create_and_delete(connected, capsys):  # noqa: F811
+def test_write__webhook_create_and_delete(connected, capsys):
     hook = run(connected, '%%kounta post webhooks\n{"topic": "orders/created", "address": "https://example.com/h"}\n')
     capsys.readouterr()
     run(connected, f"%kounta delete webhooks/{hook['id']}")
@@ -120,11 +120,11 @@ def test_write__webhook_create_and_delete(connected, capsys):  # noqa: F811
         ("%%kounta post customers\n{\"last_name\": \"x\"}\n", "Kounta answered 400"),
     ],
 )
-def test_write__mistakes_are_one_line(connected, capsys, cell, expected):  # noqa: F811
+def test_write__mistakes_are_one_line(connected, capsys, cell, expected):
     assert expected in one_line_error(connected, cell, capsys)
 
 
-def test_write__an_unknown_outcome_is_one_line(connected, monkeypatch, capsys):  # noqa: F811
+def test_write__an_unknown_outcome_is_one_line(connected, monkeypatch, capsys):
     client = magics_of(connected).session.client
 
     def lost(body):

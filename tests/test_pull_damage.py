@@ -12,13 +12,11 @@ import os
 import random
 import sqlite3
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support_sandbox import sandbox  # noqa: F401
 from test_pull_store import _fill, _order
 
 from kounta_nb import Kounta
@@ -73,8 +71,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 
 
 def _one_warning(action: Callable[[], Any]) -> tuple[Any, str]:
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
+    with pytest.warns(KountaWarning) as seen:
         result = action()
     messages = [str(w.message) for w in seen]
     assert len(seen) == 1 and issubclass(seen[0].category, KountaWarning), messages
@@ -98,7 +95,7 @@ def test_damage__each_kind_is_moved_aside_once_and_a_fresh_store_works(kind: str
     assert os.stat(path).st_mode & 0o777 == 0o600
 
 
-def test_damage__a_damaged_store_pull_starts_again_from_the_api(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_damage__a_damaged_store_pull_starts_again_from_the_api(sandbox: Any, tmp_path: Path) -> None:
     client = Kounta.sandbox(handle=sandbox, rate_limit=FAST, cache=tmp_path / "http.sqlite")
     site = int(client.sites()[0]["id"])
     path = tmp_path / "pull.sqlite"
@@ -125,7 +122,7 @@ def _slow_pull(handle: Any, tmp_path: Path, path: Path) -> Any:
 
 
 @pytest.mark.parametrize("how", ["removed", "replaced"])
-def test_damage__a_store_removed_or_replaced_mid_pull_fails_with_one_line(how: str, sandbox: Any,  # noqa: F811
+def test_damage__a_store_removed_or_replaced_mid_pull_fails_with_one_line(how: str, sandbox: Any,
                                                                           tmp_path: Path) -> None:
     path = tmp_path / "pull.sqlite"
     job = _slow_pull(sandbox, tmp_path, path)
@@ -142,7 +139,7 @@ def test_damage__a_store_removed_or_replaced_mid_pull_fails_with_one_line(how: s
 
 
 def test_damage__magics_background_pull_on_a_damaged_store_is_one_warning_and_runs(
-    sandbox: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    sandbox: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``%kounta orders … --background`` on a garbled default store: one KountaWarning line, no
     sqlite3 traceback, and the pull runs from the API."""
@@ -168,7 +165,8 @@ def test_damage__magics_background_pull_on_a_damaged_store_is_one_warning_and_ru
         assert "Traceback" not in err and "sqlite3" not in err
         assert job.wait(60).state == "finished" and len(job.orders) > 0
     finally:
-        magics = ip.magics_manager.registry.get("Kounta")
+        # the session must not stop the shared sandbox when the extension is unloaded
+        magics = ip.magics_manager.registry.get("KountaMagics")
         if magics is not None:
             magics.session.sandbox_handle = None
         ip.run_line_magic("unload_ext", "kounta_nb")

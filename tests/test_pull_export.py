@@ -14,7 +14,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from support_sandbox import sandbox_factory  # noqa: F401
 from test_pull_sandbox import Recorder, _client, _site
 
 from kounta_nb import Kounta, dataset
@@ -36,7 +35,7 @@ def _same_rows(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> None:
 
 
 def test_export__the_dataset_grows_while_the_pull_runs_and_equals_the_frames(
-    sandbox_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    sandbox_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pull_export, "EXPORT_EVERY_S", 0.3)
     handle = sandbox_factory()
@@ -70,7 +69,7 @@ def test_export__the_dataset_grows_while_the_pull_runs_and_equals_the_frames(
 
 
 def test_export__an_incremental_pull_replaces_changed_orders_and_adds_new_ones(
-    sandbox_factory: Any, tmp_path: Path  # noqa: F811
+    sandbox_factory: Any, tmp_path: Path
 ) -> None:
     handle = sandbox_factory()
     root, store = tmp_path / "data", tmp_path / "pull.sqlite"

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support_sandbox import fresh_sandbox  # noqa: F401
 from test_pull_sandbox import SINCE, UNTIL, Recorder, _client, _site
 
 from kounta_nb import Kounta
@@ -31,7 +30,7 @@ def _change_ten(handle: Any, ids: list[int]) -> None:
 
 
 def test_fresh__a_rerun_after_changes_returns_the_new_bodies_for_list_pages_plus_k(
-    fresh_sandbox: Any, tmp_path: Path  # noqa: F811
+    fresh_sandbox: Any, tmp_path: Path
 ) -> None:
     store = tmp_path / "pull.sqlite"
     client = _client(fresh_sandbox, tmp_path, Recorder())
@@ -85,7 +84,7 @@ class _Stale:
 
 
 def test_fresh__a_body_older_than_its_listing_is_retried_then_fails_and_is_not_stored(
-    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kounta_nb.pull import scheduler
 

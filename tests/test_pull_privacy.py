@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support_sandbox import sandbox  # noqa: F401
 
 from kounta_nb import Kounta
 from kounta_nb.pull import pull_orders
@@ -42,7 +41,7 @@ def _pull(handle: Any, tmp_path: Path) -> Any:
     return job.wait(60)
 
 
-def test_privacy__a_fresh_home_gets_a_0600_store_in_a_0700_dir(sandbox: Any, tmp_path: Path,  # noqa: F811
+def test_privacy__a_fresh_home_gets_a_0600_store_in_a_0700_dir(sandbox: Any, tmp_path: Path,
                                                                fresh_home: Path) -> None:
     job = _pull(sandbox, tmp_path)
     path = job.store.path
@@ -53,7 +52,7 @@ def test_privacy__a_fresh_home_gets_a_0600_store_in_a_0700_dir(sandbox: Any, tmp
     assert len(job.orders) > 0
 
 
-def test_privacy__loose_modes_from_before_are_tightened(sandbox: Any, tmp_path: Path,  # noqa: F811
+def test_privacy__loose_modes_from_before_are_tightened(sandbox: Any, tmp_path: Path,
                                                         fresh_home: Path) -> None:
     client = Kounta.sandbox(handle=sandbox, rate_limit=60_000, cache=False)
     path = store_path(client.api_base, client.company_id)

@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from support_sandbox import fresh_sandbox, sandbox, sandbox_factory  # noqa: F401
 
 from kounta_nb import Kounta
 from kounta_nb.errors import ConfigError, PullError
@@ -68,7 +67,7 @@ def _truth(client: Kounta, site: int, since: str = SINCE, until: str = UNTIL) ->
     return {int(o["id_str"]) for o in client.orders(site=site, status="complete", since=since, until=until)}
 
 
-def test_pull__every_order_once_with_details_and_frames(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__every_order_once_with_details_and_frames(sandbox: Any, tmp_path: Path) -> None:
     rec = Recorder()
     client = _client(sandbox, tmp_path, rec)
     site = _site(client)
@@ -94,7 +93,7 @@ def test_pull__every_order_once_with_details_and_frames(sandbox: Any, tmp_path: 
     assert "finished" in repr(job) and "<table" in job._repr_html_()
 
 
-def test_pull__cancel_is_prompt_and_resume_in_a_new_client_fetches_nothing_twice(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__cancel_is_prompt_and_resume_in_a_new_client_fetches_nothing_twice(sandbox: Any, tmp_path: Path) -> None:
     rec = Recorder()
     store = tmp_path / "pull.sqlite"
     client = _client(sandbox, tmp_path, rec, rate=900)  # 15/s: slow enough to stop half way
@@ -126,7 +125,7 @@ def test_pull__cancel_is_prompt_and_resume_in_a_new_client_fetches_nothing_twice
     assert {int(o["id_str"]) for o in job2.orders} == truth
 
 
-def test_pull__rerun_makes_zero_detail_requests_and_revalidates_lists(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__rerun_makes_zero_detail_requests_and_revalidates_lists(sandbox: Any, tmp_path: Path) -> None:
     rec = Recorder()
     store = tmp_path / "pull.sqlite"
     client = _client(sandbox, tmp_path, rec)
@@ -146,7 +145,7 @@ def test_pull__rerun_makes_zero_detail_requests_and_revalidates_lists(sandbox: A
     assert len(again.orders) == len(first.orders)
 
 
-def test_pull__incremental_fetches_only_new_orders(sandbox_factory: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__incremental_fetches_only_new_orders(sandbox_factory: Any, tmp_path: Path) -> None:
     handle = sandbox_factory()
     rec = Recorder()
     store = tmp_path / "pull.sqlite"
@@ -171,7 +170,7 @@ def test_pull__incremental_fetches_only_new_orders(sandbox_factory: Any, tmp_pat
     assert old | new == everything
 
 
-def test_pull__revoked_token_fails_with_reconnect_and_resumes(sandbox_factory: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__revoked_token_fails_with_reconnect_and_resumes(sandbox_factory: Any, tmp_path: Path) -> None:
     handle = sandbox_factory()
     rec = Recorder()
     store = tmp_path / "pull.sqlite"
@@ -197,7 +196,7 @@ def test_pull__revoked_token_fails_with_reconnect_and_resumes(sandbox_factory: A
     assert job2.progress.details_reused >= done
 
 
-def test_pull__dry_run_is_close_to_the_real_count(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__dry_run_is_close_to_the_real_count(sandbox: Any, tmp_path: Path) -> None:
     client = Kounta.sandbox(handle=sandbox, rate_limit=FAST, cache=False)
     site = _site(client)
     plan = dry_run(client, "2026-05-15", "2026-05-29", site=site)
@@ -210,7 +209,7 @@ def test_pull__dry_run_is_close_to_the_real_count(sandbox: Any, tmp_path: Path) 
     assert small.exact and small.orders == len(_truth(client, site, "2026-05-28T10:00", "2026-05-28T10:30"))
 
 
-def test_pull__bad_arguments_are_one_sentence_errors(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__bad_arguments_are_one_sentence_errors(sandbox: Any, tmp_path: Path) -> None:
     client = Kounta.sandbox(handle=sandbox, rate_limit=FAST, cache=False)
     store = PullStore(tmp_path / "pull.sqlite")
     with pytest.raises(ConfigError, match="not before"):  # the shared dates.check_range sentence
@@ -227,7 +226,7 @@ def test_pull__bad_arguments_are_one_sentence_errors(sandbox: Any, tmp_path: Pat
         job.estimate(by="colour")  # type: ignore[arg-type]
 
 
-def test_pull__site_all_and_status_any_mean_what_they_mean_everywhere(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__site_all_and_status_any_mean_what_they_mean_everywhere(sandbox: Any, tmp_path: Path) -> None:
     """``site="all"`` and ``status="any"`` work in the pull and the dry run as in ``Kounta.orders``,
     ``tables.fetch`` and the magics: every site, every status (the same pull as ``None``)."""
     client = Kounta.sandbox(handle=sandbox, rate_limit=FAST, cache=False)
@@ -247,7 +246,7 @@ def test_pull__site_all_and_status_any_mean_what_they_mean_everywhere(sandbox: A
     assert abs(complete.orders - sum(o["status"] == "COMPLETE" for o in listed)) <= len(listed) * 0.1
 
 
-def test_pull__same_pull_twice_returns_the_running_job_and_shows_a_bar(sandbox: Any, tmp_path: Path,  # noqa: F811
+def test_pull__same_pull_twice_returns_the_running_job_and_shows_a_bar(sandbox: Any, tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     client = Kounta.sandbox(handle=sandbox, rate_limit=600, cache=False)
     site = _site(client)
@@ -261,7 +260,7 @@ def test_pull__same_pull_twice_returns_the_running_job_and_shows_a_bar(sandbox: 
     assert "Kounta pull" in capsys.readouterr().err
 
 
-def test_pull__network_faults_and_429s_still_give_every_order_once(sandbox_factory: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__network_faults_and_429s_still_give_every_order_once(sandbox_factory: Any, tmp_path: Path) -> None:
     handle = sandbox_factory(fault_5xx=0.03, fault_drop=0.02, fault_429=0.004, fault_truncate=0.02, fault_seed=3)
     rec = Recorder()
     client = Kounta.sandbox(handle=handle, rate_limit=FAST, cache=tmp_path / "http.sqlite", backoff_base=0.01)
@@ -276,7 +275,7 @@ def test_pull__network_faults_and_429s_still_give_every_order_once(sandbox_facto
     assert client.stats.retries > 0  # the faults happened and were absorbed below the engine
 
 
-def test_pull__the_client_method_starts_the_same_engine(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__the_client_method_starts_the_same_engine(sandbox: Any, tmp_path: Path) -> None:
     rec = Recorder()
     client = _client(sandbox, tmp_path, rec)
     site = _site(client)
@@ -302,7 +301,7 @@ while True:
 """
 
 
-def test_pull__a_process_killed_mid_pull_resumes_with_every_order_once(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_pull__a_process_killed_mid_pull_resumes_with_every_order_once(sandbox: Any, tmp_path: Path) -> None:
     """SIGKILL (a closed laptop, a dead kernel): nothing stored is fetched again on resume."""
     import json
     import os
@@ -331,6 +330,8 @@ def test_pull__a_process_killed_mid_pull_resumes_with_every_order_once(sandbox: 
     finally:
         child.kill()
         child.wait(10)
+        if child.stdout is not None:
+            child.stdout.close()  # a ResourceWarning otherwise
     saved = set(PullStore(store).detail_versions())
     assert len(saved) >= 40
 

@@ -122,8 +122,7 @@ def test_store__a_schema_1_store_is_converted_once_and_stale_keys_are_dropped(tm
     db.close()
     before = path.stat().st_size
 
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
+    with pytest.warns(KountaWarning, match="compact format") as seen:
         store = PullStore(path)
     assert [str(w.message) for w in seen if issubclass(w.category, KountaWarning)] == [
         m for m in (str(w.message) for w in seen) if "compact format" in m]

@@ -15,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from support_sandbox import sandbox  # noqa: F401
 from test_pull_sandbox import SINCE, UNTIL, _truth
 
 from kounta_nb import Kounta
@@ -33,18 +32,18 @@ fetched = []
 original = client.transport.request
 def request(method, url, **kw):
     response = original(method, url, **kw)
-    m = detail.search(url)
-    if m:
-        fetched.append(int(m.group(1)))
+    match = detail.search(url)
+    if match:
+        fetched.append(int(match.group(1)))
     return response
 client.transport.request = request
 sys.stdin.readline()  # both children start together
 job = pull_orders(client, sys.argv[3], sys.argv[4], site=int(sys.argv[5]), store=sys.argv[6],
                   progress=False, workers=4)
 job.wait(120)
-p = job.progress
+progress = job.progress
 print(json.dumps({"fetched": fetched, "state": job.state, "orders": len(job.orders),
-                  "reused": p.details_reused, "frames": len(job.frames()["orders"])}), flush=True)
+                  "reused": progress.details_reused, "frames": len(job.frames()["orders"])}), flush=True)
 """
 
 _FIELDS = ("api_base", "authorize_url", "token_url", "redirect_uri", "client_id", "client_secret",
@@ -59,7 +58,7 @@ def _spawn(handle: str, tmp_path: Path, name: str, site: int, store: Path, rate:
     )
 
 
-def test_two_processes__share_the_work_and_fetch_no_detail_twice(sandbox: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_two_processes__share_the_work_and_fetch_no_detail_twice(sandbox: Any, tmp_path: Path) -> None:
     client = Kounta.sandbox(handle=sandbox, rate_limit=60_000, cache=False)
     site = int(client.sites()[0]["id"])
     truth = _truth(client, site)

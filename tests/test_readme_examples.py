@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from support_magics import live_sandbox, magics_of, run, shell  # noqa: F401
+from support_magics import magics_of, run
 
 from kounta_nb.consent import consent_login
 from kounta_nb.pull import PullJob
@@ -43,7 +43,7 @@ def _run_lines(ip: Any, block: str) -> None:
             run(ip, line)
 
 
-def test_readme__the_tour_runs_in_a_real_shell(shell: Any) -> None:  # noqa: F811
+def test_readme__the_tour_runs_in_a_real_shell(shell: Any) -> None:
     (tour,) = _section_blocks("A 30-second tour")
     assert tour.startswith("%load_ext kounta_nb")
     _run_lines(shell, tour)
@@ -55,7 +55,7 @@ def test_readme__the_tour_runs_in_a_real_shell(shell: Any) -> None:  # noqa: F81
     assert float(revenue.sum()) == pytest.approx(float(df["total"].sum()))
 
 
-def test_readme__big_data_examples_run(live_sandbox: Any, shell: Any, tmp_path: Path,  # noqa: F811
+def test_readme__big_data_examples_run(live_sandbox: Any, shell: Any, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("kounta_nb.consent._SANDBOX", live_sandbox)
@@ -84,7 +84,7 @@ def test_readme__big_data_examples_run(live_sandbox: Any, shell: Any, tmp_path: 
     assert len(sales) > 0 and {"company_id", "site_id", "month", "sales"} <= set(sales.columns)
 
 
-def test_readme__several_companies_in_one_shell(shell: Any, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_readme__several_companies_in_one_shell(shell: Any, capsys: pytest.CaptureFixture[str]) -> None:
     (block,) = _section_blocks("Several companies in one notebook")
     lines = [line for line in block.splitlines() if line.strip()]
     _run_lines(shell, "\n".join(lines[:-1]))
@@ -96,7 +96,7 @@ def test_readme__several_companies_in_one_shell(shell: Any, capsys: pytest.Captu
     assert "Logged out of Harbour Lane Hospitality" in out and "Logged out of Brunswick Street Bakehouse" in out
 
 
-def test_readme__writes_run_against_the_sandbox(live_sandbox: Any, shell: Any,  # noqa: F811
+def test_readme__writes_run_against_the_sandbox(live_sandbox: Any, shell: Any,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("kounta_nb.consent._SANDBOX", live_sandbox)
     cell, python = _section_blocks("Writes")
@@ -110,13 +110,13 @@ def test_readme__writes_run_against_the_sandbox(live_sandbox: Any, shell: Any,  
     assert ns["again"]["id"] == ns["order"]["id"]
 
 
-def test_readme__offline_mode_is_the_documented_switch(shell: Any) -> None:  # noqa: F811
+def test_readme__offline_mode_is_the_documented_switch(shell: Any) -> None:
     (block,) = _section_blocks("Fresh or an error")
     _run_lines(shell, block)
     assert magics_of(shell).options.offline is True
 
 
-def test_readme__magic_examples_run_in_a_real_shell(shell: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_readme__magic_examples_run_in_a_real_shell(shell: Any, tmp_path: Path) -> None:
     lines_block, cell_block = _section_blocks("In a notebook")[:2]
     for line in _shorter(lines_block).splitlines():
         if line.strip():
@@ -140,7 +140,7 @@ def test_readme__magic_examples_run_in_a_real_shell(shell: Any, tmp_path: Path) 
     assert magics.options.rate_limit == 120 and magics.options.display_limit == 50
 
 
-def test_readme__python_examples_run_against_the_sandbox(live_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_readme__python_examples_run_against_the_sandbox(live_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KOUNTA_RATE_LIMIT", "60000")  # the sandbox does not limit; neither need we
     monkeypatch.setattr("kounta_nb.consent._SANDBOX", live_sandbox)
     quick, later, oauth = _section_blocks("In Python")[:3]

@@ -11,20 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from support_sandbox import (  # noqa: F401 - fixtures
-    api,
-    basic_session,
-    fresh_sandbox,
-    sandbox,
-    sandbox_factory,
-)
+from support_sandbox import api, basic_session
 
 SYD = ZoneInfo("Australia/Sydney")
 CAFE, BAR, RESTAURANT = 1201, 1202, 1203
 
 
 @pytest.fixture(scope="module")
-def s(sandbox):  # noqa: F811
+def s(sandbox):
     return basic_session(sandbox)
 
 
@@ -46,7 +40,7 @@ def local_day(order: dict) -> date:
 
 # -- 1. single records under parent paths ---------------------------------------------------------
 
-def test_nested__a_record_under_its_parent_is_served_and_under_another_is_404(sandbox, s):  # noqa: F811
+def test_nested__a_record_under_its_parent_is_served_and_under_another_is_404(sandbox, s):
     order = s.get(api(sandbox, "companies/me/orders.json"), params={"created": "2026-05-27"}).json()[3]
     full = s.get(api(sandbox, f"companies/me/orders/{order['id']}.json")).json()
     cafe_product = next(p for p in walk(s, api(sandbox, f"companies/me/sites/{CAFE}/products.json"))
@@ -87,7 +81,7 @@ def test_nested__a_record_under_its_parent_is_served_and_under_another_is_404(sa
         assert r.json() == {"error": "not_found", "error_description": "No such resource under that path."}
 
 
-def test_nested__customer_orders_by_id(sandbox, s):  # noqa: F811
+def test_nested__customer_orders_by_id(sandbox, s):
     mine = walk(s, api(sandbox, "companies/me/customers/5100003/orders.json"))
     assert mine
     r = s.get(api(sandbox, f"companies/me/customers/5100003/orders/{mine[0]['id']}.json"))
@@ -97,7 +91,7 @@ def test_nested__customer_orders_by_id(sandbox, s):  # noqa: F811
     assert s.get(api(sandbox, f"companies/me/customers/5100003/orders/{theirs['id']}.json")).status_code == 404
 
 
-def test_nested__writes_under_a_parent_path(fresh_sandbox):  # noqa: F811
+def test_nested__writes_under_a_parent_path(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     order = s.get(api(fresh_sandbox, f"companies/me/sites/{BAR}/orders/complete.json")).json()[0]
     r = s.put(api(fresh_sandbox, f"companies/me/sites/{BAR}/orders/{order['id']}.json"), json={"notes": "nested"})
@@ -108,7 +102,7 @@ def test_nested__writes_under_a_parent_path(fresh_sandbox):  # noqa: F811
 
 # -- 2. bare dates compare as whole local days ----------------------------------------------------
 
-def test_dates__a_bare_date_range_covers_whole_days(sandbox, s):  # noqa: F811
+def test_dates__a_bare_date_range_covers_whole_days(sandbox, s):
     url = api(sandbox, "companies/me/orders.json")
     days = [walk(s, url, {"created": f"2026-05-{d}"}) for d in (25, 26, 27)]
     assert all(days)
@@ -121,7 +115,7 @@ def test_dates__a_bare_date_range_covers_whole_days(sandbox, s):  # noqa: F811
     assert walk(s, url, {"created_gt": "2026-05-26", "created_lte": "2026-05-27"}) == days[2]
 
 
-def test_dates__datetimes_still_compare_as_instants(sandbox, s):  # noqa: F811
+def test_dates__datetimes_still_compare_as_instants(sandbox, s):
     url = api(sandbox, "companies/me/orders.json")
     day = walk(s, url, {"created": "2026-05-26"})
     pivot = day[len(day) // 2]["created_at"]
@@ -133,7 +127,7 @@ def test_dates__datetimes_still_compare_as_instants(sandbox, s):  # noqa: F811
     assert len(after) + len(upto) == len(day)
 
 
-def test_dates__our_client_sends_datetimes_and_gets_the_same_days(sandbox, s):  # noqa: F811
+def test_dates__our_client_sends_datetimes_and_gets_the_same_days(sandbox, s):
     from kounta_nb.client import Kounta
 
     k = Kounta.sandbox(handle=sandbox, cache=False, rate_limit=100_000)
@@ -162,7 +156,7 @@ def _a_product(s: requests.Session, handle, site: int) -> dict:
     return next(p for p in walk(s, api(handle, f"companies/me/sites/{site}/products.json")) if not p["is_modifier"])
 
 
-def test_writes__an_order_with_a_register_and_no_site(fresh_sandbox):  # noqa: F811
+def test_writes__an_order_with_a_register_and_no_site(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     product = _a_product(s, fresh_sandbox, BAR)
     r = s.post(api(fresh_sandbox, "companies/me/orders.json"),
@@ -181,7 +175,7 @@ def test_writes__an_order_with_a_register_and_no_site(fresh_sandbox):  # noqa: F
     assert strict.status_code == 400 and "site_id" in strict.json()["error_description"]
 
 
-def test_writes__a_payment_repeating_its_order_id(fresh_sandbox):  # noqa: F811
+def test_writes__a_payment_repeating_its_order_id(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     order = s.get(api(fresh_sandbox, "companies/me/orders/complete.json")).json()[0]
     url = api(fresh_sandbox, f"companies/me/orders/{order['id']}/payments.json")
@@ -195,7 +189,7 @@ def test_writes__a_payment_repeating_its_order_id(fresh_sandbox):  # noqa: F811
     assert s.post(url, json={"order_id": order["id"], "method_id": 611, "amount": -0.5}).status_code == 400
 
 
-def test_writes__the_whole_order_sent_back(fresh_sandbox):  # noqa: F811
+def test_writes__the_whole_order_sent_back(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     item = next(o for o in s.get(api(fresh_sandbox, "companies/me/orders/complete.json"),
                                  params={"created": "2026-05-27"}).json() if o["customer_id"])
@@ -242,7 +236,7 @@ def test_writes__the_whole_order_sent_back(fresh_sandbox):  # noqa: F811
     assert s.put(url, json={"notes": "partial still fine"}).status_code == 200
 
 
-def test_writes__whole_small_records_sent_back(fresh_sandbox):  # noqa: F811
+def test_writes__whole_small_records_sent_back(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     for path, field, value in (("customers/5100004", "last_name", "Sent-Back"), (f"sites/{CAFE}", "phone", "(02) 1"),
                                ("categories/8201", "description", "Hot"), ("webhooks/537", "address",
@@ -261,7 +255,7 @@ def test_writes__whole_small_records_sent_back(fresh_sandbox):  # noqa: F811
 
 # -- 5. people, addresses and the small fields ----------------------------------------------------
 
-def test_people__customers_and_staff_as_people(sandbox, s):  # noqa: F811
+def test_people__customers_and_staff_as_people(sandbox, s):
     people = walk(s, api(sandbox, "companies/me/people.json"))
     staff = walk(s, api(sandbox, "companies/me/staff.json"))
     customers = walk(s, api(sandbox, "companies/me/customers.json"))
@@ -281,7 +275,7 @@ def test_people__customers_and_staff_as_people(sandbox, s):  # noqa: F811
     assert s.get(api(sandbox, "companies/me/people/1.json")).status_code == 404
 
 
-def test_addresses__of_customers_sites_and_the_company(sandbox, s):  # noqa: F811
+def test_addresses__of_customers_sites_and_the_company(sandbox, s):
     customers = [s.get(api(sandbox, f"companies/me/customers/{c['id']}.json")).json()
                  for c in s.get(api(sandbox, "companies/me/customers.json")).json()]
     with_address = next(c for c in customers if c["shipping_address"])
@@ -302,7 +296,7 @@ def test_addresses__of_customers_sites_and_the_company(sandbox, s):  # noqa: F81
     assert s.get(api(sandbox, "companies/me/addresses.json")).json() == [company["postal_address"]]
 
 
-def test_fields__site_company_register_site_customer_people(sandbox, s):  # noqa: F811
+def test_fields__site_company_register_site_customer_people(sandbox, s):
     company = s.get(api(sandbox, "companies/me.json")).json()
     assert s.get(api(sandbox, f"companies/me/sites/{CAFE}.json")).json()["company_id"] == company["id"]
     register = s.get(api(sandbox, "companies/me/registers/4103.json")).json()
@@ -313,7 +307,7 @@ def test_fields__site_company_register_site_customer_people(sandbox, s):  # noqa
 
 # -- 6. absolute URLs behind a proxy --------------------------------------------------------------
 
-def test_proxy__absolute_urls_follow_the_forwarded_scheme_and_host(fresh_sandbox):  # noqa: F811
+def test_proxy__absolute_urls_follow_the_forwarded_scheme_and_host(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     host = urlsplit(fresh_sandbox.url).netloc
     orders = api(fresh_sandbox, "companies/me/orders.json")
@@ -341,7 +335,7 @@ def test_proxy__absolute_urls_follow_the_forwarded_scheme_and_host(fresh_sandbox
     assert me.status_code == 302 and me.headers["Location"] == f"https://{host.split(':')[0]}:8443/v1/companies/51642.json"
 
 
-def test_proxy__consent_flow_and_control_endpoints(fresh_sandbox):  # noqa: F811
+def test_proxy__consent_flow_and_control_endpoints(fresh_sandbox):
     behind = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "hub.example.org", "X-Forwarded-Prefix": "/p"}
     done = "https://hub.example.org/p/oauth/done"
     params = {"response_type": "code", "client_id": fresh_sandbox.client_id, "redirect_uri": done, "state": "s1"}
@@ -357,7 +351,7 @@ def test_proxy__consent_flow_and_control_endpoints(fresh_sandbox):  # noqa: F811
     assert info["api_base"] == fresh_sandbox.api_base
 
 
-def test_never_crash__odd_requests_get_proper_answers(sandbox, s):  # noqa: F811
+def test_never_crash__odd_requests_get_proper_answers(sandbox, s):
     odd = ["companies/me/orders.json?created=%00", "companies/me/orders.json?start=" + "9" * 30,
            "companies/me/orders.json?value=nan", "companies/me/orders.json?value=inf",
            "companies/me/shifts/2026-99-99.json", "companies/me/reconciliations/x/y/z.json",
@@ -375,7 +369,7 @@ def test_never_crash__odd_requests_get_proper_answers(sandbox, s):  # noqa: F811
     assert weird.status_code in (400, 404)
 
 
-def test_never_crash__far_dates_huge_numbers_deep_bodies(fresh_sandbox):  # noqa: F811
+def test_never_crash__far_dates_huge_numbers_deep_bodies(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     orders = api(fresh_sandbox, "companies/me/orders.json")
     everything = s.get(orders, params={"created_lte": "9999-12-31"})

@@ -1,4 +1,4 @@
-"""The sandbox keeps every rule of kounta-api.md §1–4, proven over real sockets."""
+"""The sandbox keeps every rule of docs/api.md §1–4, proven over real sockets."""
 
 from __future__ import annotations
 
@@ -9,15 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from support_sandbox import (  # noqa: F401 - fixtures
-    SANDBOX_NOW,
-    api,
-    basic_session,
-    company_ids,
-    fresh_sandbox,
-    sandbox,
-    sandbox_factory,
-)
+from support_sandbox import SANDBOX_NOW, api, basic_session, company_ids
 
 from kounta_nb.sandbox.app import ORDER_ITEM, make_app
 
@@ -25,12 +17,12 @@ ORDERS = "companies/me/orders.json"
 
 
 @pytest.fixture(scope="module")
-def s(sandbox):  # noqa: F811
+def s(sandbox):
     return basic_session(sandbox)
 
 
 @pytest.fixture(scope="module")
-def world(sandbox, s):  # noqa: F811
+def world(sandbox, s):
     """Ids of things in the developer company, looked up once."""
     company = s.get(api(sandbox, "companies/me.json")).json()
     sites = s.get(api(sandbox, "companies/me/sites.json")).json()
@@ -52,19 +44,19 @@ def walk(session: requests.Session, url: str, limit: int = 400) -> list[dict]:
 
 # -- formats -----------------------------------------------------------------------------------
 
-def test_format__json_suffix_without_accept(sandbox):  # noqa: F811
+def test_format__json_suffix_without_accept(sandbox):
     r = requests.get(api(sandbox, "companies/me.json"), auth=(sandbox.client_id, sandbox.client_secret))
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("application/json")
     assert r.json()["id"] == company_ids(sandbox)["developer"]
 
 
-def test_format__accept_header_without_suffix(sandbox, s):  # noqa: F811
+def test_format__accept_header_without_suffix(sandbox, s):
     assert s.get(api(sandbox, "companies/me")).status_code == 200
 
 
 @pytest.mark.parametrize("accept", [None, "*/*", "text/html", "application/xml"])
-def test_format__neither_suffix_nor_json_accept_is_406(sandbox, accept):  # noqa: F811
+def test_format__neither_suffix_nor_json_accept_is_406(sandbox, accept):
     headers = {"Accept": accept} if accept else {}
     r = requests.get(api(sandbox, "companies/me"), headers=headers,
                      auth=(sandbox.client_id, sandbox.client_secret))
@@ -77,7 +69,7 @@ def test_format__neither_suffix_nor_json_accept_is_406(sandbox, accept):  # noqa
 
 
 @pytest.mark.parametrize("ctype", ["application/x-www-form-urlencoded", "text/plain", None])
-def test_format__write_without_json_content_type_is_400(sandbox, s, ctype):  # noqa: F811
+def test_format__write_without_json_content_type_is_400(sandbox, s, ctype):
     headers = {"Content-Type": ctype} if ctype else {}
     r = s.post(api(sandbox, "companies/me/categories.json"), data=b'{"name": "X"}', headers=headers)
     if ctype is None:
@@ -87,14 +79,14 @@ def test_format__write_without_json_content_type_is_400(sandbox, s, ctype):  # n
     assert "application/json" in r.json()["error_description"]
 
 
-def test_format__pretty_print_indents(sandbox, s):  # noqa: F811
+def test_format__pretty_print_indents(sandbox, s):
     plain = s.get(api(sandbox, "companies/me.json"))
     pretty = s.get(api(sandbox, "companies/me.json"), headers={"X-Pretty-Print": "1"})
     assert "\n" not in plain.text and pretty.text.startswith("{\n  ")
     assert plain.json() == pretty.json()
 
 
-def test_format__errors_are_oauth_style_json(sandbox, s):  # noqa: F811
+def test_format__errors_are_oauth_style_json(sandbox, s):
     for url in (api(sandbox, "companies/me/nothing_here.json"), api(sandbox, "companies/me/orders/123.json")):
         r = s.get(url)
         assert r.status_code == 404
@@ -102,17 +94,17 @@ def test_format__errors_are_oauth_style_json(sandbox, s):  # noqa: F811
         assert r.json()["error_description"].endswith(".")
 
 
-def test_format__unknown_top_level_path_is_404_json(sandbox, s):  # noqa: F811
+def test_format__unknown_top_level_path_is_404_json(sandbox, s):
     r = s.get(sandbox.url + "/v2/whatever.json")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
 
 
-def test_format__never_vary_authorization(sandbox, s):  # noqa: F811
+def test_format__never_vary_authorization(sandbox, s):
     for path in ("companies/me.json", ORDERS, "companies/me/products.json"):
         assert "Authorization" not in s.get(api(sandbox, path)).headers.get("Vary", "")
 
 
-def test_ids__64_bit_ids_carry_id_str(sandbox, s):  # noqa: F811
+def test_ids__64_bit_ids_carry_id_str(sandbox, s):
     item = s.get(api(sandbox, ORDERS)).json()[0]
     assert item["id"] > 2**53 and item["id_str"] == str(item["id"])
     order = s.get(api(sandbox, f"companies/me/orders/{item['id']}.json")).json()
@@ -124,7 +116,7 @@ def test_ids__64_bit_ids_carry_id_str(sandbox, s):  # noqa: F811
 
 # -- paging ------------------------------------------------------------------------------------
 
-def test_paging__25_abridged_items_per_page(sandbox, s):  # noqa: F811
+def test_paging__25_abridged_items_per_page(sandbox, s):
     r = s.get(api(sandbox, ORDERS))
     items = r.json()
     assert len(items) == 25
@@ -132,7 +124,7 @@ def test_paging__25_abridged_items_per_page(sandbox, s):  # noqa: F811
     assert "lines" not in items[0] and "payments" not in items[0]
 
 
-def test_paging__next_page_is_absolute_and_keeps_filters(sandbox, s):  # noqa: F811
+def test_paging__next_page_is_absolute_and_keeps_filters(sandbox, s):
     r = s.get(api(sandbox, "companies/me/orders/complete.json"),
               params={"created_gte": "2026-05-20", "value_gt": "5"})
     nxt = r.headers["X-Next-Page"]
@@ -146,12 +138,12 @@ def test_paging__next_page_is_absolute_and_keeps_filters(sandbox, s):  # noqa: F
     assert all(o["status"] == "COMPLETE" and o["total"] > 5 for o in page2)
 
 
-def test_paging__last_page_has_no_next_header(sandbox, s):  # noqa: F811
+def test_paging__last_page_has_no_next_header(sandbox, s):
     r = s.get(api(sandbox, "companies/me/taxes.json"))
     assert len(r.json()) < 25 and "X-Next-Page" not in r.headers
 
 
-def test_paging__cursor_reusable_out_of_order(sandbox, s):  # noqa: F811
+def test_paging__cursor_reusable_out_of_order(sandbox, s):
     first = s.get(api(sandbox, ORDERS))
     second_url = first.headers["X-Next-Page"]
     second = s.get(second_url)
@@ -162,7 +154,7 @@ def test_paging__cursor_reusable_out_of_order(sandbox, s):  # noqa: F811
     assert third.json()[0]["created_at"] <= second.json()[-1]["created_at"]
 
 
-def test_paging__walk_is_newest_first_without_duplicates(sandbox, s, world):  # noqa: F811
+def test_paging__walk_is_newest_first_without_duplicates(sandbox, s, world):
     tz = world["tz"]
     items = walk(s, api(sandbox, ORDERS) + "?created_gte=2026-05-27")
     ids = [o["id"] for o in items]
@@ -173,18 +165,18 @@ def test_paging__walk_is_newest_first_without_duplicates(sandbox, s, world):  # 
     assert stamps[0] <= SANDBOX_NOW
 
 
-def test_paging__short_list_walk_matches_ids(sandbox, s):  # noqa: F811
+def test_paging__short_list_walk_matches_ids(sandbox, s):
     customers = walk(s, api(sandbox, "companies/me/customers.json"))
     ids = [c["id"] for c in customers]
     assert ids == sorted(ids) and len(ids) == len(set(ids)) > 25
 
 
-def test_paging__bad_cursor_is_400(sandbox, s):  # noqa: F811
+def test_paging__bad_cursor_is_400(sandbox, s):
     assert s.get(api(sandbox, ORDERS), params={"start": "nonsense"}).status_code == 400
     assert s.get(api(sandbox, ORDERS), params={"start": "12345"}).status_code == 400
 
 
-def test_paging__legacy_x_page_and_x_pages(sandbox, s):  # noqa: F811
+def test_paging__legacy_x_page_and_x_pages(sandbox, s):
     full = walk(s, api(sandbox, "companies/me/customers.json"))
     r0 = s.get(api(sandbox, "companies/me/customers.json"), headers={"X-Page": "0"})
     r1 = s.get(api(sandbox, "companies/me/customers.json"), headers={"X-Page": "1"})
@@ -194,13 +186,13 @@ def test_paging__legacy_x_page_and_x_pages(sandbox, s):  # noqa: F811
 
 # -- caching -----------------------------------------------------------------------------------
 
-def test_etag__strong_on_every_get(sandbox, s):  # noqa: F811
+def test_etag__strong_on_every_get(sandbox, s):
     for path in ("companies/me.json", ORDERS, "companies/me/products.json", "companies/me/staff/me.json"):
         etag = s.get(api(sandbox, path)).headers["ETag"]
         assert etag.startswith('"') and not etag.startswith("W/")
 
 
-def test_etag__if_none_match_gives_304_with_empty_body(sandbox, s):  # noqa: F811
+def test_etag__if_none_match_gives_304_with_empty_body(sandbox, s):
     url = api(sandbox, "companies/me/products.json")
     etag = s.get(url).headers["ETag"]
     r = s.get(url, headers={"If-None-Match": etag})
@@ -208,7 +200,7 @@ def test_etag__if_none_match_gives_304_with_empty_body(sandbox, s):  # noqa: F81
     assert s.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
 
 
-def test_etag__changes_with_the_body(fresh_sandbox):  # noqa: F811
+def test_etag__changes_with_the_body(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     site = s.get(api(fresh_sandbox, "companies/me/sites.json")).json()[0]["id"]
     url = api(fresh_sandbox, f"companies/me/sites/{site}.json")
@@ -220,7 +212,7 @@ def test_etag__changes_with_the_body(fresh_sandbox):  # noqa: F811
 
 # -- company -----------------------------------------------------------------------------------
 
-def test_company__me_and_me_in_nested_paths(sandbox, s):  # noqa: F811
+def test_company__me_and_me_in_nested_paths(sandbox, s):
     me = s.get(api(sandbox, "companies/me.json")).json()
     by_id = s.get(api(sandbox, f"companies/{me['id']}.json")).json()
     assert me == by_id
@@ -228,7 +220,7 @@ def test_company__me_and_me_in_nested_paths(sandbox, s):  # noqa: F811
         s.get(api(sandbox, f"companies/{me['id']}/sites.json")).json()
 
 
-def test_company__me_redirect_option(fresh_sandbox):  # noqa: F811
+def test_company__me_redirect_option(fresh_sandbox):
     fresh_sandbox.set_options(me_redirect=True)
     s = basic_session(fresh_sandbox)
     r = s.get(api(fresh_sandbox, "companies/me.json"), allow_redirects=False)
@@ -238,13 +230,13 @@ def test_company__me_redirect_option(fresh_sandbox):  # noqa: F811
     assert s.get(api(fresh_sandbox, "companies/me/sites.json")).status_code == 200  # nested: no redirect
 
 
-def test_company__other_company_path_is_403(sandbox, s):  # noqa: F811
+def test_company__other_company_path_is_403(sandbox, s):
     other = company_ids(sandbox)["other"]
     r = s.get(api(sandbox, f"companies/{other}/sites.json"))
     assert r.status_code == 403 and r.json()["error"] == "access_denied"
 
 
-def test_status__one_entry_per_site(sandbox, s, world):  # noqa: F811
+def test_status__one_entry_per_site(sandbox, s, world):
     status = s.get(api(sandbox, "companies/me/status.json")).json()
     assert [x["id"] for x in status] == sorted(world["sites"])
     assert all(isinstance(x["online"], bool) and x["registers"] for x in status)
@@ -252,7 +244,7 @@ def test_status__one_entry_per_site(sandbox, s, world):  # noqa: F811
 
 # -- orders ------------------------------------------------------------------------------------
 
-def test_orders__path_filters_in_any_order(sandbox, s, world):  # noqa: F811
+def test_orders__path_filters_in_any_order(sandbox, s, world):
     order = s.get(api(sandbox, ORDERS), params={"created": "2026-05-28"}).json()[0]
     full = s.get(api(sandbox, f"companies/me/orders/{order['id']}.json")).json()
     parts = {"sites": full["site_id"], "registers": full["register_id"], "staff": full["staff_id"]}
@@ -266,7 +258,7 @@ def test_orders__path_filters_in_any_order(sandbox, s, world):  # noqa: F811
                and o["staff_id"] == full["staff_id"] for o in ra)
 
 
-def test_orders__all_four_path_filters_with_status(sandbox, s):  # noqa: F811
+def test_orders__all_four_path_filters_with_status(sandbox, s):
     withcust = next(o for o in walk(s, api(sandbox, ORDERS) + "?created_gte=2026-05-26", 10)
                     if o["customer_id"] and o["status"] == "COMPLETE")
     path = (f"companies/me/sites/{withcust['site_id']}/registers/{withcust['register_id']}/"
@@ -280,17 +272,17 @@ def test_orders__all_four_path_filters_with_status(sandbox, s):  # noqa: F811
 @pytest.mark.parametrize("segment,status", [("complete", "COMPLETE"), ("pending", "PENDING"),
                                             ("submitted", "SUBMITTED"), ("on_hold", "ON_HOLD"),
                                             ("accepted", "ACCEPTED"), ("rejected", "REJECTED")])
-def test_orders__status_path_segment_is_lower_case(sandbox, s, segment, status):  # noqa: F811
+def test_orders__status_path_segment_is_lower_case(sandbox, s, segment, status):
     r = s.get(api(sandbox, f"companies/me/orders/{segment}.json"), params={"created_gte": "2026-05-22"})
     assert r.status_code == 200
     assert all(o["status"] == status for o in r.json())
 
 
-def test_orders__upper_case_status_segment_is_404(sandbox, s):  # noqa: F811
+def test_orders__upper_case_status_segment_is_404(sandbox, s):
     assert s.get(api(sandbox, "companies/me/orders/COMPLETE.json")).status_code == 404
 
 
-def test_orders__created_date_means_local_midnight(sandbox, s, world):  # noqa: F811
+def test_orders__created_date_means_local_midnight(sandbox, s, world):
     tz = world["tz"]
     day = walk(s, api(sandbox, ORDERS) + "?created=2026-05-28")
     assert day and all(datetime.fromisoformat(o["created_at"]).astimezone(tz).date().isoformat()
@@ -304,14 +296,14 @@ def test_orders__created_date_means_local_midnight(sandbox, s, world):  # noqa: 
     assert [o["id"] for o in explicit] == [o["id"] for o in day]
 
 
-def test_orders__created_gt_lt_datetime_in_utc(sandbox, s):  # noqa: F811
+def test_orders__created_gt_lt_datetime_in_utc(sandbox, s):
     lo, hi = "2026-05-28T01:00:00Z", "2026-05-28T03:00:00Z"
     got = walk(s, api(sandbox, ORDERS) + f"?created_gt={lo}&created_lte={hi}")
     lo_t, hi_t = datetime.fromisoformat(lo), datetime.fromisoformat(hi)
     assert got and all(lo_t < datetime.fromisoformat(o["created_at"]) <= hi_t for o in got)
 
 
-def test_orders__value_filters(sandbox, s):  # noqa: F811
+def test_orders__value_filters(sandbox, s):
     got = walk(s, api(sandbox, ORDERS) + "?created=2026-05-28&value_gte=20&value_lt=40")
     assert got and all(20 <= o["total"] < 40 for o in got)
     one = got[0]["total"]
@@ -320,26 +312,26 @@ def test_orders__value_filters(sandbox, s):  # noqa: F811
 
 
 @pytest.mark.parametrize("param", ["created_gt=yesterday", "created=2026-13-01", "value_lt=cheap"])
-def test_orders__malformed_filter_is_400(sandbox, s, param):  # noqa: F811
+def test_orders__malformed_filter_is_400(sandbox, s, param):
     r = s.get(api(sandbox, ORDERS) + "?" + param)
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
 
 
-def test_orders__detail_is_full_and_list_item_is_its_abridgement(sandbox, s):  # noqa: F811
+def test_orders__detail_is_full_and_list_item_is_its_abridgement(sandbox, s):
     item = s.get(api(sandbox, ORDERS)).json()[3]
     full = s.get(api(sandbox, f"companies/me/orders/{item['id']}.json")).json()
     assert {k: full[k] for k in ORDER_ITEM} == item
     assert isinstance(full["lines"], list) and isinstance(full["payments"], list)
 
 
-def test_orders__saleid(sandbox, s):  # noqa: F811
+def test_orders__saleid(sandbox, s):
     item = s.get(api(sandbox, ORDERS)).json()[0]
     r = s.get(api(sandbox, f"companies/me/orders/saleid/{item['sale_number']}.json"))
     assert r.status_code == 200 and r.json()["id"] == item["id"]
     assert s.get(api(sandbox, "companies/me/orders/saleid/NOPE-1.json")).status_code == 404
 
 
-def test_orders__post_201_location_empty_body_then_get_and_list(fresh_sandbox):  # noqa: F811
+def test_orders__post_201_location_empty_body_then_get_and_list(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     site = s.get(api(fresh_sandbox, "companies/me/sites.json")).json()[0]["id"]
     products = walk(s, api(fresh_sandbox, f"companies/me/sites/{site}/products.json"))
@@ -364,7 +356,7 @@ def test_orders__post_201_location_empty_body_then_get_and_list(fresh_sandbox): 
     assert paid["paid"] == order["total"] and paid["payments"][0]["number"] == 1
 
 
-def test_orders__created_body_null_option(fresh_sandbox):  # noqa: F811
+def test_orders__created_body_null_option(fresh_sandbox):
     fresh_sandbox.set_options(created_body="null")
     s = basic_session(fresh_sandbox)
     r = s.post(api(fresh_sandbox, "companies/me/categories.json"), json={"name": "Specials"})
@@ -379,7 +371,7 @@ def test_orders__created_body_null_option(fresh_sandbox):  # noqa: F811
     ({"site_id": "SITE", "status": "DONE"}, "status"),
     ({"site_id": "SITE", "colour": "red"}, "colour"),
 ])
-def test_orders__post_validation_is_400(fresh_sandbox, body, needle):  # noqa: F811
+def test_orders__post_validation_is_400(fresh_sandbox, body, needle):
     s = basic_session(fresh_sandbox)
     site = s.get(api(fresh_sandbox, "companies/me/sites.json")).json()[0]["id"]
     product = s.get(api(fresh_sandbox, "companies/me/products.json")).json()[0]["id"]
@@ -390,7 +382,7 @@ def test_orders__post_validation_is_400(fresh_sandbox, body, needle):  # noqa: F
 
 
 @pytest.mark.parametrize("verb", ["put", "patch"])
-def test_orders__put_and_patch_are_partial_updates(fresh_sandbox, verb):  # noqa: F811
+def test_orders__put_and_patch_are_partial_updates(fresh_sandbox, verb):
     s = basic_session(fresh_sandbox)
     item = s.get(api(fresh_sandbox, ORDERS)).json()[0]
     url = api(fresh_sandbox, f"companies/me/orders/{item['id']}.json")
@@ -404,7 +396,7 @@ def test_orders__put_and_patch_are_partial_updates(fresh_sandbox, verb):  # noqa
     assert s.put(url, json={"id": 1}).status_code == 400
 
 
-def test_payments__refund_and_put_by_number(fresh_sandbox):  # noqa: F811
+def test_payments__refund_and_put_by_number(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     item = next(o for o in s.get(api(fresh_sandbox, "companies/me/orders/complete.json")).json()
                 if o["paid"] > 1 and not o["is_refund"])
@@ -431,7 +423,7 @@ def test_payments__refund_and_put_by_number(fresh_sandbox):  # noqa: F811
 
 # -- customers ---------------------------------------------------------------------------------
 
-def test_customers__email_lookup_redirects_or_404(sandbox, s):  # noqa: F811
+def test_customers__email_lookup_redirects_or_404(sandbox, s):
     c = s.get(api(sandbox, "companies/me/customers.json")).json()[2]
     url = api(sandbox, "companies/me/customers.json")
     r = s.get(url, params={"email": c["primary_email_address"].upper()}, allow_redirects=False)
@@ -441,7 +433,7 @@ def test_customers__email_lookup_redirects_or_404(sandbox, s):  # noqa: F811
     assert s.get(url, params={"email": "nobody@nowhere.test"}).status_code == 404
 
 
-def test_customers__name_and_phone_lookup(sandbox, s):  # noqa: F811
+def test_customers__name_and_phone_lookup(sandbox, s):
     c = s.get(api(sandbox, "companies/me/customers.json")).json()[4]
     full = s.get(api(sandbox, f"companies/me/customers/{c['id']}.json")).json()
     phone = full["phone"] or full["mobile"]
@@ -454,7 +446,7 @@ def test_customers__name_and_phone_lookup(sandbox, s):  # noqa: F811
                  params={"first_name": full["first_name"]}).status_code == 400
 
 
-def test_customers__reference_id_gives_a_list(fresh_sandbox):  # noqa: F811
+def test_customers__reference_id_gives_a_list(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     r = s.post(api(fresh_sandbox, "companies/me/customers.json"),
                json={"first_name": "Ref", "mobile": "0400 111 222", "reference_id": "EXT-42"})
@@ -465,13 +457,13 @@ def test_customers__reference_id_gives_a_list(fresh_sandbox):  # noqa: F811
 
 @pytest.mark.parametrize("body", [{"first_name": "Only"}, {"email": "a@b.test"},
                                   {"first_name": "", "phone": "02 9999 0000"}])
-def test_customers__post_needs_first_name_and_a_contact(sandbox, s, body):  # noqa: F811
+def test_customers__post_needs_first_name_and_a_contact(sandbox, s, body):
     r = s.post(api(sandbox, "companies/me/customers.json"), json=body)
     assert r.status_code == 400
     assert "first_name" in r.json()["error_description"]
 
 
-def test_customers__post_then_put(fresh_sandbox):  # noqa: F811
+def test_customers__post_then_put(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     r = s.post(api(fresh_sandbox, "companies/me/customers.json"),
                json={"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.test"})
@@ -487,7 +479,7 @@ def test_customers__post_then_put(fresh_sandbox):  # noqa: F811
 
 # -- the rest of the §4 table ------------------------------------------------------------------
 
-def test_reads__every_read_endpoint_answers(sandbox, s, world):  # noqa: F811
+def test_reads__every_read_endpoint_answers(sandbox, s, world):
     site = world["sites"][0]
     reg = world["registers"][0]["id"]
     product = s.get(api(sandbox, "companies/me/products.json")).json()[-1]["id"]
@@ -518,14 +510,14 @@ def test_reads__every_read_endpoint_answers(sandbox, s, world):  # noqa: F811
         assert isinstance(r.json(), dict | list), path
 
 
-def test_inventory__ascending_by_product_id(sandbox, s, world):  # noqa: F811
+def test_inventory__ascending_by_product_id(sandbox, s, world):
     inv = walk(s, api(sandbox, f"companies/me/sites/{world['sites'][0]}/inventory.json"))
     assert inv and all(set(i) == {"id", "stock"} for i in inv)
     assert [i["id"] for i in inv] == sorted(i["id"] for i in inv)
     assert s.get(api(sandbox, "companies/me/inventory.json")).status_code == 404
 
 
-def test_shifts__site_and_staff_filters_drop_their_field(sandbox, s, world):  # noqa: F811
+def test_shifts__site_and_staff_filters_drop_their_field(sandbox, s, world):
     site = world["sites"][0]
     every = s.get(api(sandbox, "companies/me/shifts/2026-05-28.json")).json()
     assert every and all("site" in x and "staff_member" in x for x in every)
@@ -538,14 +530,14 @@ def test_shifts__site_and_staff_filters_drop_their_field(sandbox, s, world):  # 
     assert starts == sorted(starts)
 
 
-def test_shifts__since_walk_pages_without_duplicates(sandbox, s):  # noqa: F811
+def test_shifts__since_walk_pages_without_duplicates(sandbox, s):
     got = walk(s, api(sandbox, "companies/me/shifts/since/2026-05-20.json"))
     keys = [(x["staff_member"]["id"], x["site"]["id"], x["started_at"]) for x in got]
     assert len(got) > 25 and len(keys) == len(set(keys))
     assert s.get(api(sandbox, "companies/me/shifts/not-a-date.json")).status_code == 404
 
 
-def test_reconciliations__variants_and_processed_update(fresh_sandbox):  # noqa: F811
+def test_reconciliations__variants_and_processed_update(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     sites = [x["id"] for x in s.get(api(fresh_sandbox, "companies/me/sites.json")).json()]
     day = s.get(api(fresh_sandbox, "companies/me/reconciliations/2026-05-27.json")).json()
@@ -573,7 +565,7 @@ def test_reconciliations__variants_and_processed_update(fresh_sandbox):  # noqa:
     assert s.put(url, json={"number": 3}).status_code == 400
 
 
-def test_categories__post_and_put(fresh_sandbox):  # noqa: F811
+def test_categories__post_and_put(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     assert s.post(api(fresh_sandbox, "companies/me/categories.json"), json={}).status_code == 400
     r = s.post(api(fresh_sandbox, "companies/me/categories.json"), json={"name": "Seasonal"})
@@ -583,7 +575,7 @@ def test_categories__post_and_put(fresh_sandbox):  # noqa: F811
     assert put.json()["description"] == "Autumn menu"
 
 
-def test_sites__put_updates_and_returns_the_site(fresh_sandbox):  # noqa: F811
+def test_sites__put_updates_and_returns_the_site(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     site = s.get(api(fresh_sandbox, "companies/me/sites.json")).json()[0]
     url = api(fresh_sandbox, f"companies/me/sites/{site['id']}.json")
@@ -593,7 +585,7 @@ def test_sites__put_updates_and_returns_the_site(fresh_sandbox):  # noqa: F811
     assert s.put(url, json={"id": 1}).status_code == 400
 
 
-def test_webhooks__create_update_delete(fresh_sandbox):  # noqa: F811
+def test_webhooks__create_update_delete(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     base = api(fresh_sandbox, "companies/me/webhooks.json")
     bad = s.post(base, json={"topic": "orders/complete", "address": "https://x.test/h"})
@@ -609,19 +601,19 @@ def test_webhooks__create_update_delete(fresh_sandbox):  # noqa: F811
     assert s.get(url).status_code == 404
 
 
-def test_price_lists__base_is_the_root_list(sandbox, s):  # noqa: F811
+def test_price_lists__base_is_the_root_list(sandbox, s):
     base = s.get(api(sandbox, "companies/me/price_lists/base.json")).json()
     assert base["parent_id"] is None and isinstance(base["products"], list)
     items = s.get(api(sandbox, "companies/me/price_lists.json")).json()
     assert all(set(i["products"]) == {"count", "updated_at"} for i in items)
 
 
-def test_staff__me_is_a_staff_member(sandbox, s):  # noqa: F811
+def test_staff__me_is_a_staff_member(sandbox, s):
     me = s.get(api(sandbox, "companies/me/staff/me.json")).json()
     assert s.get(api(sandbox, f"companies/me/staff/{me['id']}.json")).json() == me
 
 
-def test_methods__head_is_get_without_a_body(sandbox, s):  # noqa: F811
+def test_methods__head_is_get_without_a_body(sandbox, s):
     url = api(sandbox, "companies/me/products.json")
     got, head = s.get(url), s.head(url)
     assert head.status_code == 200 and head.content == b""
@@ -629,14 +621,14 @@ def test_methods__head_is_get_without_a_body(sandbox, s):  # noqa: F811
     assert int(head.headers["Content-Length"]) == len(got.content)
 
 
-def test_methods__wrong_verb_is_405(sandbox, s):  # noqa: F811
+def test_methods__wrong_verb_is_405(sandbox, s):
     r = s.delete(api(sandbox, "companies/me/products.json"))
     assert r.status_code == 405 and r.headers["Allow"] == "GET"
 
 
 # -- live mode and the clock -------------------------------------------------------------------
 
-def test_clock__advancing_reveals_new_orders(fresh_sandbox):  # noqa: F811
+def test_clock__advancing_reveals_new_orders(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     before = s.get(api(fresh_sandbox, ORDERS)).json()[0]
     fresh_sandbox.advance(3 * 3600)
@@ -645,7 +637,7 @@ def test_clock__advancing_reveals_new_orders(fresh_sandbox):  # noqa: F811
     assert datetime.fromisoformat(after["created_at"]) <= SANDBOX_NOW + timedelta(hours=3)
 
 
-def test_live__clock_runs_in_real_time(sandbox_factory):  # noqa: F811
+def test_live__clock_runs_in_real_time(sandbox_factory):
     import time
 
     handle = sandbox_factory(live=True)
@@ -654,7 +646,7 @@ def test_live__clock_runs_in_real_time(sandbox_factory):  # noqa: F811
     assert datetime.fromisoformat(handle.info()["now"]) > t0
 
 
-def test_live__new_orders_keep_arriving(sandbox_factory):  # noqa: F811
+def test_live__new_orders_keep_arriving(sandbox_factory):
     import time
 
     handle = sandbox_factory(live=True, live_speed=3600)  # an hour of trading per second
@@ -687,21 +679,23 @@ def test_cli__prints_url_and_demo_credentials_then_serves():
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "kounta_nb.sandbox", "--months", "1", "--now",
-                             "2026-05-29T04:00:00Z", "--fault-5xx", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines = [proc.stdout.readline() for _ in range(10)]
-        text = "".join(lines)
-        url = lines[0].rsplit(" ", 1)[1].strip()
-        assert url.startswith("http://127.0.0.1:")
-        for needle in ("kounta-nb-sandbox", "sandbox-secret", "/oauth/done", "demo@kounta.test", "kounta"):
-            assert needle in text
-        r = requests.get(url + "/v1/companies/me.json", auth=("kounta-nb-sandbox", "sandbox-secret"))
-        assert r.status_code == 200
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0
+    # the with block closes the pipes (ResourceWarnings otherwise)
+    with subprocess.Popen([sys.executable, "-m", "kounta_nb.sandbox", "--months", "1", "--now",
+                           "2026-05-29T04:00:00Z", "--fault-5xx", "0"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            lines = [proc.stdout.readline() for _ in range(10)]
+            text = "".join(lines)
+            url = lines[0].rsplit(" ", 1)[1].strip()
+            assert url.startswith("http://127.0.0.1:")
+            for needle in ("kounta-nb-sandbox", "sandbox-secret", "/oauth/done", "demo@kounta.test", "kounta"):
+                assert needle in text
+            r = requests.get(url + "/v1/companies/me.json", auth=("kounta-nb-sandbox", "sandbox-secret"))
+            assert r.status_code == 200
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=10) == 0
 
 
 def test_cli__rejects_a_bad_probability():
@@ -713,7 +707,7 @@ def test_cli__rejects_a_bad_probability():
     assert done.returncode == 2 and "probability" in done.stderr
 
 
-def test_reconciliations__reopening_an_old_one_shows_in_unprocessed(fresh_sandbox):  # noqa: F811
+def test_reconciliations__reopening_an_old_one_shows_in_unprocessed(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     site = s.get(api(fresh_sandbox, "companies/me/sites.json")).json()[0]["id"]
     url = api(fresh_sandbox, f"companies/me/sites/{site}/reconciliations/unprocessed.json")
@@ -725,7 +719,7 @@ def test_reconciliations__reopening_an_old_one_shows_in_unprocessed(fresh_sandbo
     assert {r["id"] for r in walk(s, url)} == before | {old["id"]}
 
 
-def test_http__chunked_request_body_is_read(fresh_sandbox):  # noqa: F811
+def test_http__chunked_request_body_is_read(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     body = iter([b'{"name": ', b'"Chunked"}'])  # a generator makes requests send it chunked
     r = s.post(api(fresh_sandbox, "companies/me/categories.json"), data=body,
@@ -735,7 +729,7 @@ def test_http__chunked_request_body_is_read(fresh_sandbox):  # noqa: F811
     assert s.get(api(fresh_sandbox, "companies/me.json")).status_code == 200  # same connection still fine
 
 
-def test_http__concurrent_reads_and_writes(fresh_sandbox):  # noqa: F811
+def test_http__concurrent_reads_and_writes(fresh_sandbox):
     from concurrent.futures import ThreadPoolExecutor
 
     site = basic_session(fresh_sandbox).get(api(fresh_sandbox, "companies/me/sites.json")).json()[0]["id"]
@@ -761,7 +755,7 @@ def test_http__concurrent_reads_and_writes(fresh_sandbox):  # noqa: F811
     assert {f"T{k}-{i}" for k in range(8) for i in (0, 5, 10)} <= names
 
 
-def test_extra_sites__served_like_the_others(sandbox_factory):  # noqa: F811
+def test_extra_sites__served_like_the_others(sandbox_factory):
     handle = sandbox_factory(extra_sites=3)
     s = basic_session(handle)
     sites = s.get(api(handle, "companies/me/sites.json")).json()

@@ -7,14 +7,7 @@ import time
 
 import pytest
 import requests
-from support_sandbox import (  # noqa: F401 - fixtures
-    api,
-    basic_session,
-    bearer_session,
-    fresh_sandbox,
-    oauth_token,
-    sandbox_factory,
-)
+from support_sandbox import api, basic_session, bearer_session, oauth_token
 
 from kounta_nb.sandbox.faults import FaultInjector
 from kounta_nb.sandbox.limits import SlidingWindowQuota
@@ -79,12 +72,12 @@ def test_faults__429_comes_in_storms():
 
 # -- rate limits over HTTP ---------------------------------------------------------------------
 
-def test_rate_limit__off_by_default(fresh_sandbox):  # noqa: F811
+def test_rate_limit__off_by_default(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     assert all(s.get(api(fresh_sandbox, "companies/me.json")).status_code == 200 for _ in range(70))
 
 
-def test_rate_limit__429_plain_text_with_reset_and_retry_after(sandbox_factory):  # noqa: F811
+def test_rate_limit__429_plain_text_with_reset_and_retry_after(sandbox_factory):
     handle = sandbox_factory(rate_limit=True, rate_basic=5)
     s = basic_session(handle)
     codes = [s.get(api(handle, "companies/me.json")).status_code for _ in range(5)]
@@ -98,7 +91,7 @@ def test_rate_limit__429_plain_text_with_reset_and_retry_after(sandbox_factory):
     assert handle.stats()["rate_limited"] == 1
 
 
-def test_rate_limit__per_token_and_oauth_has_its_own_limit(sandbox_factory):  # noqa: F811
+def test_rate_limit__per_token_and_oauth_has_its_own_limit(sandbox_factory):
     handle = sandbox_factory(rate_limit=True, rate_basic=2, rate_oauth=4)
     basic = basic_session(handle)
     t1 = bearer_session(oauth_token(handle)["access_token"])
@@ -109,7 +102,7 @@ def test_rate_limit__per_token_and_oauth_has_its_own_limit(sandbox_factory):  # 
     assert t2.get(url).status_code == 200
 
 
-def test_rate_limit__time_scale_window_recovers(sandbox_factory):  # noqa: F811
+def test_rate_limit__time_scale_window_recovers(sandbox_factory):
     handle = sandbox_factory(rate_limit=True, rate_basic=3, time_scale=120)  # a 0.5 s window
     s = basic_session(handle)
     url = api(handle, "companies/me.json")
@@ -118,7 +111,7 @@ def test_rate_limit__time_scale_window_recovers(sandbox_factory):  # noqa: F811
     assert s.get(url).status_code == 200
 
 
-def test_rate_limit__switched_on_at_run_time(fresh_sandbox):  # noqa: F811
+def test_rate_limit__switched_on_at_run_time(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     url = api(fresh_sandbox, "companies/me.json")
     assert s.get(url).status_code == 200
@@ -128,7 +121,7 @@ def test_rate_limit__switched_on_at_run_time(fresh_sandbox):  # noqa: F811
 
 # -- latency -----------------------------------------------------------------------------------
 
-def test_latency__fixed_plus_jitter(fresh_sandbox):  # noqa: F811
+def test_latency__fixed_plus_jitter(fresh_sandbox):
     s = basic_session(fresh_sandbox)
     url = api(fresh_sandbox, "companies/me.json")
     s.get(url)
@@ -143,7 +136,7 @@ def test_latency__fixed_plus_jitter(fresh_sandbox):  # noqa: F811
 
 # -- injected faults ---------------------------------------------------------------------------
 
-def test_faults__5xx(fresh_sandbox):  # noqa: F811
+def test_faults__5xx(fresh_sandbox):
     fresh_sandbox.set_options(fault_5xx=1.0)
     s = basic_session(fresh_sandbox)
     codes = {s.get(api(fresh_sandbox, "companies/me.json")).status_code for _ in range(30)}
@@ -154,14 +147,14 @@ def test_faults__5xx(fresh_sandbox):  # noqa: F811
     assert fresh_sandbox.stats()["faults"]["5xx"] >= 30
 
 
-def test_faults__429_storm(fresh_sandbox):  # noqa: F811
+def test_faults__429_storm(fresh_sandbox):
     fresh_sandbox.set_options(fault_429=1.0)
     s = basic_session(fresh_sandbox)
     r = s.get(api(fresh_sandbox, "companies/me.json"))
     assert r.status_code == 429 and r.text == "Limit exceeded" and "X-Ratelimit-Reset" in r.headers
 
 
-def test_faults__dropped_connection(fresh_sandbox):  # noqa: F811
+def test_faults__dropped_connection(fresh_sandbox):
     fresh_sandbox.set_options(fault_drop=1.0)
     with pytest.raises(requests.ConnectionError):
         basic_session(fresh_sandbox).get(api(fresh_sandbox, "companies/me.json"))
@@ -169,7 +162,7 @@ def test_faults__dropped_connection(fresh_sandbox):  # noqa: F811
     assert basic_session(fresh_sandbox).get(api(fresh_sandbox, "companies/me.json")).status_code == 200
 
 
-def test_faults__truncated_body_announces_more_than_it_sends(fresh_sandbox):  # noqa: F811
+def test_faults__truncated_body_announces_more_than_it_sends(fresh_sandbox):
     fresh_sandbox.set_options(fault_truncate=1.0)
     conn = http.client.HTTPConnection("127.0.0.1", fresh_sandbox.port, timeout=5)
     conn.request("GET", "/v1/companies/me/products.json",
@@ -184,21 +177,21 @@ def test_faults__truncated_body_announces_more_than_it_sends(fresh_sandbox):  # 
         basic_session(fresh_sandbox).get(api(fresh_sandbox, "companies/me/products.json"))
 
 
-def test_faults__slow_response(fresh_sandbox):  # noqa: F811
+def test_faults__slow_response(fresh_sandbox):
     fresh_sandbox.set_options(fault_slow=1.0, slow_ms=150)
     t0 = time.perf_counter()
     r = basic_session(fresh_sandbox).get(api(fresh_sandbox, "companies/me.json"))
     assert r.status_code == 200 and time.perf_counter() - t0 >= 0.15
 
 
-def test_faults__not_on_token_oauth_or_control_paths(fresh_sandbox):  # noqa: F811
+def test_faults__not_on_token_oauth_or_control_paths(fresh_sandbox):
     fresh_sandbox.set_options(fault_5xx=1.0, fault_drop=0.0)
     token = oauth_token(fresh_sandbox)  # the authorise page and /v1/token are unaffected
     assert token["access_token"]
     assert requests.get(fresh_sandbox.url + "/_sandbox/stats").status_code == 200
 
 
-def test_faults__seeded_sequence_is_reproducible(sandbox_factory):  # noqa: F811
+def test_faults__seeded_sequence_is_reproducible(sandbox_factory):
     def codes(handle):
         s = basic_session(handle)
         return [s.get(api(handle, "companies/me.json")).status_code for _ in range(40)]
@@ -232,7 +225,7 @@ def test_faults__in_process_wsgi_drop_and_truncate():
     assert 0 < len(body) < int(headers["Content-Length"])
 
 
-def test_rate_limit__old_style_200_and_http_date_retry_after(sandbox_factory):  # noqa: F811
+def test_rate_limit__old_style_200_and_http_date_retry_after(sandbox_factory):
     from email.utils import parsedate_to_datetime
 
     handle = sandbox_factory(rate_limit=True, rate_basic=1, limit_status=200, retry_after_date=True)

@@ -1,6 +1,6 @@
 """Every response-shaped real fixture has a sandbox counterpart with at least its fields and types.
 
-For each JSON file in ``shared/fixtures/real/`` (see its PROVENANCE.md) we fetch the sandbox's
+For each real-shaped JSON fixture (``FIXTURES_REAL``; docs/api.md §7) we fetch the sandbox's
 counterpart and check, recursively, that every field name of the fixture is there with the same
 JSON type (int and float both count as number; ``null`` in the fixture matches anything). A
 fixture that is a list is checked item by item. The sandbox side is a *pool* of records of that
@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from support_sandbox import api, basic_session, bearer_session, company_ids, oauth_token, sandbox  # noqa: F401
+from conftest import FIXTURES_REAL
+from support_sandbox import api, basic_session, bearer_session, company_ids, oauth_token
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
-
-#: Files that are not API responses, or responses of endpoints the API no longer has (PROVENANCE.md).
+#: Files that are not API responses, or responses of endpoints the API no longer has (docs/api.md §7).
 EXEMPT_FILES = {
     "tanda-kounta/line.json": "an order-line request body (product_id, no prices or id)",
     "kounta-python/line.json": "an order-line request body (product_id rather than product{})",
@@ -36,7 +34,7 @@ EXEMPT_FIELDS = {
     ("kountagious/product.json", "unit_price"): 'money as the string "3.0", the fixture author\'s doing',
 }
 
-# fixture → sandbox pool. Where a file's shape differs from its name (PROVENANCE.md: "list and
+# fixture → sandbox pool. Where a file's shape differs from its name (docs/api.md §7: "list and
 # detail shapes are mixed up"), it is compared with the pool its fields actually belong to.
 MAPPING = {
     "kounta-python/address.json": "address",
@@ -65,7 +63,7 @@ MAPPING = {
     "kountagious/product.json": "product",
     "kountagious/products.json": "product_item",
     "kountagious/token.json": "token",
-    # PROVENANCE: the "base" fixtures are really the VIP list (parent_id 201): any price list.
+    # the "base" fixtures are really the VIP list (parent_id 201, docs/api.md §7): any price list.
     "tanda-kounta/base_price_list.json": "price_list",
     "tanda-kounta/categories.json": "category_item",
     "tanda-kounta/category.json": "category",
@@ -115,7 +113,7 @@ NULL_IN_SANDBOX = {
 
 
 def _all_fixture_files() -> list[str]:
-    return sorted(str(p.relative_to(REAL)) for p in REAL.rglob("*.json"))
+    return sorted(str(p.relative_to(FIXTURES_REAL)) for p in FIXTURES_REAL.rglob("*.json"))
 
 
 def _kind(value: Any) -> str:
@@ -309,13 +307,13 @@ class Pools:
 
 
 @pytest.fixture(scope="module")
-def pools(sandbox):  # noqa: F811
+def pools(sandbox):
     return Pools(sandbox)
 
 
 def test_every_fixture_file_is_mapped_or_exempt():
     files = _all_fixture_files()
-    assert len(files) == 63, "PROVENANCE.md lists 63 files"
+    assert len(files) == 63, "the fixture folder holds 63 files (docs/api.md §7)"
     unknown = set(files) - set(MAPPING) - set(EXEMPT_FILES)
     assert not unknown, f"fixture files with no sandbox counterpart: {sorted(unknown)}"
     assert not set(MAPPING) & set(EXEMPT_FILES)
@@ -324,7 +322,7 @@ def test_every_fixture_file_is_mapped_or_exempt():
 
 @pytest.mark.parametrize("name", sorted(MAPPING))
 def test_fixture_shape_is_served_by_the_sandbox(pools, name):
-    fixture = json.loads((REAL / name).read_text("utf-8"))
+    fixture = json.loads((FIXTURES_REAL / name).read_text("utf-8"))
     pool = pools.get(MAPPING[name])
     skip = {field for f, field in EXEMPT_FIELDS if f == name}
     items = fixture if isinstance(fixture, list) else [fixture]

@@ -1,11 +1,11 @@
 """Legacy page numbers (``X-Page`` / ``X-Pages``) in the three ``legacy_pages`` modes, over real
-sockets, checked against the ``X-Next-Page`` walk of the same query (kounta-api.md §3)."""
+sockets, checked against the ``X-Next-Page`` walk of the same query (docs/api.md §3)."""
 
 from __future__ import annotations
 
 import pytest
 import requests
-from support_sandbox import api, basic_session, sandbox_factory  # noqa: F401 - fixtures
+from support_sandbox import api, basic_session
 
 PAGE = 25
 
@@ -126,7 +126,7 @@ def test_legacy__page_past_the_end_is_empty_and_bad_numbers_are_400(modes):
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_request"
 
 
-def test_legacy__counts_follow_writes(sandbox_factory):  # noqa: F811
+def test_legacy__counts_follow_writes(sandbox_factory):
     handle = sandbox_factory(legacy_pages="always")
     s = basic_session(handle)
     url = api(handle, "companies/me/sites/1201/orders.json")
@@ -143,7 +143,7 @@ def test_legacy__counts_follow_writes(sandbox_factory):  # noqa: F811
     assert after == cursor_walk(s, url, params)
 
 
-def test_legacy__option_values(sandbox_factory):  # noqa: F811
+def test_legacy__option_values(sandbox_factory):
     from kounta_nb.sandbox.app import SandboxOptions
 
     assert SandboxOptions(legacy_pages=True).legacy_pages == "always"

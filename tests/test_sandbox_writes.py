@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import requests
-from support_sandbox import api, basic_session, fresh_sandbox  # noqa: F401 - fixtures
+from support_sandbox import api, basic_session
 
 DAY = "2026-05-27"
 
@@ -61,7 +61,7 @@ def assert_everyone_sees(s: requests.Session, handle, order_id: int, pages: dict
     return detail.json()
 
 
-def test_writes__a_note_on_a_complete_order_changes_every_page_that_holds_it(fresh_sandbox):  # noqa: F811
+def test_writes__a_note_on_a_complete_order_changes_every_page_that_holds_it(fresh_sandbox):
     handle = fresh_sandbox
     s, other = basic_session(handle), basic_session(handle)
     order = a_complete_order(s, handle)
@@ -78,7 +78,7 @@ def test_writes__a_note_on_a_complete_order_changes_every_page_that_holds_it(fre
     assert after["status"] == "COMPLETE" and after["total"] == order["total"]
 
 
-def test_writes__a_new_payment_changes_every_page_that_holds_it(fresh_sandbox):  # noqa: F811
+def test_writes__a_new_payment_changes_every_page_that_holds_it(fresh_sandbox):
     handle = fresh_sandbox
     s, other = basic_session(handle), basic_session(handle)
     order = a_complete_order(s, handle)
@@ -96,7 +96,7 @@ def test_writes__a_new_payment_changes_every_page_that_holds_it(fresh_sandbox): 
     assert after["payments"][-1]["amount"] == -1.5
 
 
-def test_writes__every_write_moves_updated_at_even_on_a_frozen_clock(fresh_sandbox):  # noqa: F811
+def test_writes__every_write_moves_updated_at_even_on_a_frozen_clock(fresh_sandbox):
     handle = fresh_sandbox
     s = basic_session(handle)
     order = a_complete_order(s, handle)
@@ -113,7 +113,7 @@ def test_writes__every_write_moves_updated_at_even_on_a_frozen_clock(fresh_sandb
     assert times == sorted(times) and len(set(times)) == len(times)
 
 
-def test_writes__pages_without_the_order_keep_their_etag(fresh_sandbox):  # noqa: F811
+def test_writes__pages_without_the_order_keep_their_etag(fresh_sandbox):
     handle = fresh_sandbox
     s = basic_session(handle)
     order = a_complete_order(s, handle)
@@ -123,7 +123,7 @@ def test_writes__pages_without_the_order_keep_their_etag(fresh_sandbox):  # noqa
     assert s.get(elsewhere, headers={"If-None-Match": etag}).status_code == 304
 
 
-def test_writes__customer_and_site_updates_change_their_etags(fresh_sandbox):  # noqa: F811
+def test_writes__customer_and_site_updates_change_their_etags(fresh_sandbox):
     handle = fresh_sandbox
     s = basic_session(handle)
     for path, change in (("customers/5100002", {"last_name": "Changed"}), ("sites/1201", {"phone": "(02) 9000 0000"})):

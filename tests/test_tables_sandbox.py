@@ -6,7 +6,6 @@ import json
 from datetime import date
 
 import pytest
-from support_sandbox import sandbox  # noqa: F401  (the session-wide server fixture)
 
 from kounta_nb import KountaWarning, frames, tables
 from kounta_nb.client import Kounta
@@ -15,7 +14,7 @@ DAY = date(2026, 5, 28)  # the last full day before the sandbox's frozen "now"
 
 
 @pytest.fixture(scope="module")
-def client(sandbox):  # noqa: F811
+def client(sandbox):
     k = Kounta.basic(sandbox.client_id, sandbox.client_secret, api_base=sandbox.api_base,
                      cache=False, token_store=False, rate_limit=100_000)  # fmt: skip
     yield k

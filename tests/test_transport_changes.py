@@ -10,14 +10,13 @@ pages and details change their ``ETag`` when a write changes them.
 from __future__ import annotations
 
 import pytest
-from support_sandbox import fresh_sandbox  # noqa: F401  (fixture)
 from support_transport import DAY, a_site, client
 
 from kounta_nb import tables
 
 
 @pytest.fixture
-def scene(fresh_sandbox, tmp_path):  # noqa: F811
+def scene(fresh_sandbox, tmp_path):
     k = client(fresh_sandbox, tmp_path / "http.sqlite")
     site = a_site(k)
     listing = k.orders(site=site, since=DAY, until=DAY)

@@ -11,7 +11,6 @@ All over real sockets: the real client against the sandbox, faults from its knob
 from __future__ import annotations
 
 import pytest
-from support_sandbox import fresh_sandbox  # noqa: F401  (fixture)
 from support_transport import DAY, NO_FAULTS, a_site, client, quiet
 
 from kounta_nb import tables
@@ -19,7 +18,7 @@ from kounta_nb.errors import APIError, KountaError, TransportError
 
 
 @pytest.fixture
-def warm(fresh_sandbox, tmp_path):  # noqa: F811
+def warm(fresh_sandbox, tmp_path):
     """Client A with a warm HTTP cache: orders of a day, one order, lines and payments read once."""
     k = client(fresh_sandbox, tmp_path / "http.sqlite")
     site = a_site(k)

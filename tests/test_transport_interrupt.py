@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support_sandbox import fresh_sandbox  # noqa: F401  (fixture)
 from support_transport import DAY, NO_FAULTS, a_site, client
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX signals")
@@ -56,7 +55,7 @@ def _consistent(path) -> None:
         assert db.execute("pragma integrity_check").fetchone() == ("ok",)
 
 
-def test_interrupt__while_waiting_for_a_slow_answer(fresh_sandbox, tmp_path, sigint):  # noqa: F811
+def test_interrupt__while_waiting_for_a_slow_answer(fresh_sandbox, tmp_path, sigint):
     path = tmp_path / "http.sqlite"
     k = client(fresh_sandbox, path)
     site = a_site(k)
@@ -76,7 +75,7 @@ def test_interrupt__while_waiting_for_a_slow_answer(fresh_sandbox, tmp_path, sig
     _consistent(path)
 
 
-def test_interrupt__while_the_answer_is_written_into_the_cache(fresh_sandbox, tmp_path, sigint, monkeypatch):  # noqa: F811
+def test_interrupt__while_the_answer_is_written_into_the_cache(fresh_sandbox, tmp_path, sigint, monkeypatch):
     path = tmp_path / "http.sqlite"
     k = client(fresh_sandbox, path)
     site = a_site(k)

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 from support_proxy import FaultProxy, blackhole
-from support_sandbox import fresh_sandbox, sandbox  # noqa: F401  (fixtures)
 from support_transport import DAY, NO_FAULTS, a_site, client, quiet
 
 from kounta_nb import Kounta
@@ -35,7 +34,7 @@ ATTEMPTS = 1 + 6
 
 
 @pytest.fixture
-def offline(fresh_sandbox, tmp_path):  # noqa: F811
+def offline(fresh_sandbox, tmp_path):
     k = client(fresh_sandbox, tmp_path / "http.sqlite")
     site = a_site(k)
     oid = k.orders(site=site, since=DAY, until=DAY)[0]["id"]
@@ -57,8 +56,7 @@ def test_offline__a_failed_get_answers_stale_with_its_age_and_one_warning(offlin
     handle, k, path, first, stored_before = offline
     capfd.readouterr()
     handle.set_options(fault_drop=1.0)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with pytest.warns(KountaWarning) as caught:
         answers = [k.transport.request("GET", path) for _ in range(3)]
         k.transport.request("GET", f"companies/{k.company_id}/sites")
     for answer in answers:
@@ -115,7 +113,7 @@ def test_offline__off_means_the_same_outage_is_an_error(offline):
 
 
 @pytest.fixture
-def proxied(sandbox, tmp_path) -> Iterator[tuple[FaultProxy, Kounta]]:  # noqa: F811
+def proxied(sandbox, tmp_path) -> Iterator[tuple[FaultProxy, Kounta]]:
     """An offline-mode client with the default retry ladder, behind a proxy that can drop everything."""
     proxy = FaultProxy(sandbox.url)
     k = Kounta.basic(sandbox.client_id, sandbox.client_secret, api_base=proxy.api_base,
@@ -143,8 +141,7 @@ def test_offline__an_established_outage_costs_one_attempt_per_request(proxied, c
     capfd.readouterr()
 
     proxy.rule = _drop
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with pytest.warns(KountaWarning) as caught:
         first = k.orders(site=site, since=DAY, until=DAY)  # the first page establishes the outage
         assert proxy.actions("drop") == ATTEMPTS + (pages - 1)
         again = k.orders(site=site, since=DAY, until=DAY)  # the same outage: one attempt a page
@@ -186,8 +183,7 @@ def test_offline__threads_share_the_outage_and_its_one_warning(proxied):
     def get(path: str) -> Any:
         return k.transport.request("GET", path)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with pytest.warns(KountaWarning) as caught:
         # Eight threads at once while no outage is known yet: each may be retrying when the
         # outage begins, but it begins once, so there is one warning.
         with ThreadPoolExecutor(8) as pool:
@@ -223,7 +219,7 @@ def test_offline__writes_and_offline_off_keep_the_full_ladder(proxied):
     assert proxy.actions("drop") == dropped + 3 * ATTEMPTS
 
 
-def test_offline__a_5xx_outage_costs_one_attempt_per_request_too(fresh_sandbox, tmp_path):  # noqa: F811
+def test_offline__a_5xx_outage_costs_one_attempt_per_request_too(fresh_sandbox, tmp_path):
     k = client(fresh_sandbox, tmp_path / "http.sqlite", offline=True, **LADDER)
     paths = [f"companies/{k.company_id}/{what}" for what in ("sites", "categories", "staff", "registers")]
     for path in paths:
@@ -244,7 +240,7 @@ def test_offline__a_5xx_outage_costs_one_attempt_per_request_too(fresh_sandbox, 
     k.close()
 
 
-def test_offline__a_network_that_swallows_packets_is_given_up_on_quickly(fresh_sandbox, tmp_path):  # noqa: F811
+def test_offline__a_network_that_swallows_packets_is_given_up_on_quickly(fresh_sandbox, tmp_path):
     # Configured to wait ten minutes for a connection: offline mode waits about 3 s instead.
     k = client(fresh_sandbox, tmp_path / "http.sqlite", offline=True, max_retries=0, timeout=(600.0, 60.0))
     path = f"companies/{k.company_id}/sites"
@@ -252,8 +248,7 @@ def test_offline__a_network_that_swallows_packets_is_given_up_on_quickly(fresh_s
     port = int(fresh_sandbox.url.rsplit(":", 1)[1])
     fresh_sandbox.stop()  # closes every connection, so the next request must connect afresh
     answers: list[Any] = []
-    with blackhole(port), warnings.catch_warnings():
-        warnings.simplefilter("ignore", KountaWarning)
+    with blackhole(port), pytest.warns(KountaWarning):  # the stale answer says so
         # Not a timing assertion: this thread joins long after the capped timeout and long before
         # the configured one; a connect that was not capped would still be waiting.
         worker = threading.Thread(target=lambda: answers.append(k.transport.request("GET", path)), daemon=True)

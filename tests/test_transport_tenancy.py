@@ -12,7 +12,7 @@ import sqlite3
 import time
 
 import pytest
-from support_sandbox import company_ids, fresh_sandbox, oauth_token  # noqa: F401  (fixture)
+from support_sandbox import company_ids, oauth_token
 
 from kounta_nb.auth import OAuthCredentials, Token
 from kounta_nb.errors import KountaError, TransportError
@@ -36,7 +36,7 @@ def _keys(path) -> list[str]:
 
 
 @pytest.fixture
-def two(fresh_sandbox, tmp_path):  # noqa: F811
+def two(fresh_sandbox, tmp_path):
     ids = company_ids(fresh_sandbox)
     tokens = {name: oauth_token(fresh_sandbox, cid) for name, cid in ids.items()}
     return fresh_sandbox, ids, tokens, tmp_path / "shared.sqlite"

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import ipywidgets as widgets
 import pytest
 import requests
-from support_magics import live_sandbox  # noqa: F401
 from support_widgets import _part, consent, synced_state, tree
 
 from kounta_nb.callback import lookup_pending
@@ -22,7 +21,7 @@ TLB = 1202
 
 
 @pytest.fixture
-def session(live_sandbox, monkeypatch, tmp_path) -> Iterator[Session]:  # noqa: F811
+def session(live_sandbox, monkeypatch, tmp_path) -> Iterator[Session]:
     """A session whose embedded sandbox is the module's live sandbox (and a private Jupyter
     runtime directory for the server-route registry)."""
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
@@ -271,7 +270,7 @@ def test_oauth_login__configured_loopback_uri_is_listened_on_exactly(session, mo
     login.close()
 
 
-def test_basic_login__own_company(session, live_sandbox, monkeypatch):  # noqa: F811
+def test_basic_login__own_company(session, live_sandbox, monkeypatch):
     monkeypatch.setenv("KOUNTA_API_BASE", live_sandbox.api_base)
     login = LoginWidget(session)
     _part(login, widgets.Text, "Client id").value = live_sandbox.client_id
