@@ -40,6 +40,7 @@ __all__ = [
     "parse_redirect",
     "register_pending",
     "result_page",
+    "PENDING_TTL_S",
 ]
 
 #: The path of the redirect URI, on the loopback listener and on the Jupyter server alike.

@@ -58,7 +58,7 @@ from .writes import Writes
 
 __all__ = ["ALL_SITES", "Kounta", "RecordList"]
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 #: Options every list read takes besides its filters.
 _LIST_OPTIONS = ("max_pages", "limit")
@@ -182,7 +182,7 @@ class Kounta(Connectors, NamedReads, Writes):
         try:
             self.token_store.save(self.api_base, token)
         except OSError as exc:
-            log.warning("Could not update the token file (%s).", type(exc).__name__)
+            _log.warning("Could not update the token file (%s).", type(exc).__name__)
 
     def _company_path(self, path: str) -> str:
         return f"companies/{self.verify_company()}/{path.lstrip('/')}"

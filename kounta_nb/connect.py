@@ -25,6 +25,7 @@ __all__ = [
     "env",
     "rate_limit_from",
     "token_url_for",
+    "check_options",
 ]
 
 #: Keyword options every constructor accepts (passed on to ``Kounta(...)``).

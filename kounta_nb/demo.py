@@ -40,6 +40,10 @@ __all__ = [
     "kernel_env",
     "main",
     "run_headless",
+    "CELL_TIMEOUT_S",
+    "DEMO_SITE",
+    "FAST_ENV",
+    "open_lab",
 ]
 
 #: The notebooks the headless demo executes, in order.

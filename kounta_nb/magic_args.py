@@ -174,13 +174,13 @@ class _Help(_ma.MagicHelpFormatter):
         argparse.RawDescriptionHelpFormatter.add_usage(self, usage, actions, groups, "Usage: %")
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Any])
 #: The parser built from the declaration (set when the magic is decorated).
 _PARSERS: list[argparse.ArgumentParser] = []
 _DECORATORS: Any = _ma  # IPython's decorators are untyped
 
 
-def kounta_arguments(func: F) -> F:
+def kounta_arguments(func: _F) -> _F:
     """Apply ``@magic_arguments`` and every ``@argument`` of ``%kounta`` to ``func``; its docstring
     becomes the help: summary, examples, usage and options."""
     decorated: Any = func

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from IPython import display as _display
+from IPython import display as _ipython_display
 
 from . import settings
 from .errors import APIError, ConfigError
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Commands", "MagicsLike"]
 
-display: Callable[..., None] = getattr(_display, "display")  # noqa: B009 - IPython's is untyped
+_display: Callable[..., None] = getattr(_ipython_display, "display")  # noqa: B009 - IPython's is untyped
 
 
 class MagicsLike(Protocol):
@@ -151,7 +151,7 @@ class Commands:
             return
         from .widgets import LoginWidget
 
-        display(LoginWidget(self.session, site=args.site, **self.magics.options.login_options()))
+        _display(LoginWidget(self.session, site=args.site, **self.magics.options.login_options()))
 
     def logout(self, args: argparse.Namespace) -> None:
         every = self._no_words(args, "all") == "all"
@@ -214,7 +214,7 @@ class Commands:
             return
         from .widgets import VenuePicker
 
-        display(VenuePicker(self.session))
+        _display(VenuePicker(self.session))
 
     def autoconnect(self) -> None:
         """Connect from ``KOUNTA_*`` variables when present (headless notebooks, CI)."""

@@ -18,7 +18,9 @@ from traitlets.config.configurable import Configurable
 
 from . import settings
 
-__all__ = ["CONFIG_NAME", "KountaConfig", "make_config"]
+__all__ = [
+    "CONFIG_NAME", "KountaConfig", "make_config", "Kounta",
+]
 
 #: The name users write in ``%config Kounta.x`` and ``c.Kounta.x``.
 CONFIG_NAME = "Kounta"

@@ -37,7 +37,10 @@ if TYPE_CHECKING:
 
     from .magic_commands import MagicsLike
 
-__all__ = ["ORDER_RESOURCES", "Fetcher", "positive_int"]
+__all__ = [
+    "ORDER_RESOURCES", "Fetcher", "positive_int", "ANY_STATUS",
+    "moment", "say_how_fresh", "select_columns",
+]
 
 #: Resources whose rows come from orders (the pull engine can fetch them in the background).
 ORDER_RESOURCES = frozenset({"orders", "lines", "payments", "options"})

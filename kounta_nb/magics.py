@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from IPython import display as _display
+from IPython import display as _ipython_display
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
@@ -32,9 +32,11 @@ from .magic_commands import Commands
 from .magic_config import KountaConfig, make_config
 from .session import Session
 
-__all__ = ["KountaMagics", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [
+    "KountaMagics", "load_ipython_extension", "unload_ipython_extension", "first_line",
+]
 
-display: Callable[..., None] = getattr(_display, "display")  # noqa: B009 - IPython's is untyped
+_display: Callable[..., None] = getattr(_ipython_display, "display")  # noqa: B009 - IPython's is untyped
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*=(?!=)\s*(\S.*)$")
 
 
@@ -98,9 +100,9 @@ class KountaMagics(Magics):
             self._ip.user_ns[name] = result
         for var, value in named:
             if value is not result:
-                display({"text/plain": f"{var}:", "text/html": f"<b>{var}</b>"}, raw=True)
+                _display({"text/plain": f"{var}:", "text/html": f"<b>{var}</b>"}, raw=True)
                 with self.display_rows():
-                    display(value)
+                    _display(value)
         self._limit_display_of(result)
         return result
 
@@ -155,7 +157,7 @@ class KountaMagics(Magics):
         """Display the reconnect notice of an expired login."""
         from .widgets import ExpiredNotice
 
-        display(ExpiredNotice(self.session, login_options=self.options.login_options()))
+        _display(ExpiredNotice(self.session, login_options=self.options.login_options()))
 
     # -- display ---------------------------------------------------------------------------------
 

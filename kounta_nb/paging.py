@@ -19,7 +19,9 @@ from urllib.parse import urljoin
 from .endpoints import record_id
 from .errors import APIError, ConfigError, PagingError
 
-__all__ = ["NEXT_PAGE_HEADER", "Page", "Paginator", "paginate"]
+__all__ = [
+    "NEXT_PAGE_HEADER", "Page", "Paginator", "paginate", "ResponseLike", "SAFETY_MAX_PAGES",
+]
 
 NEXT_PAGE_HEADER = "X-Next-Page"
 #: A hard ceiling so a server that keeps inventing fresh cursors cannot page forever.

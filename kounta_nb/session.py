@@ -29,7 +29,9 @@ from traitlets import HasTraits, Int, Unicode
 from . import files, settings
 from .errors import ConfigError, warn
 
-__all__ = ["Session", "choices_file", "load_choices", "retire", "save_choice"]
+__all__ = [
+    "Session", "choices_file", "load_choices", "retire", "save_choice", "NOT_CONNECTED",
+]
 
 NOT_CONNECTED = (
     "Not connected to Kounta: run `%kounta login` (or `%kounta sandbox` to try it without an account)."

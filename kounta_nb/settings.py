@@ -8,6 +8,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = [
+    "API_BASE", "AUTHORIZE_URL", "TOKEN_PATH", "PAGE_SIZE", "RATE_LIMIT_BASIC", "RATE_LIMIT_OAUTH",
+    "SANDBOX_RATE_LIMIT", "REFRESH_MARGIN_S", "MAX_RETRIES", "BACKOFF_BASE_S", "BACKOFF_MAX_S",
+    "MAX_RATE_LIMIT_RETRIES", "TIMEOUT", "RATE_LIMIT_HEADROOM", "RATE_LIMIT_BURST",
+    "HTTP_CACHE_FILE", "SANDBOX_HTTP_CACHE_FILE", "REDIRECT_URI", "USER_AGENT", "ENV_CLIENT_ID",
+    "ENV_CLIENT_SECRET", "ENV_ACCESS_TOKEN", "ENV_REFRESH_TOKEN", "ENV_REDIRECT_URI",
+    "ENV_API_BASE", "ENV_AUTHORIZE_URL", "ENV_SITE", "ENV_CACHE_DIR", "ENV_CONFIG_DIR",
+    "ENV_RATE_LIMIT", "ENV_TOKEN_URL", "config_dir", "cache_dir", "http_cache_file", "token_file",
+    "OFFLINE_CONNECT_TIMEOUT_S",
+]
+
 #: Production hosts (HTTPS only; there is no plain-HTTP API).
 API_BASE = "https://api.kounta.com/v1/"
 AUTHORIZE_URL = "https://my.kounta.com/authorize"

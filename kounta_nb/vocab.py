@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = ["ORDER_STATUSES", "WEEKDAYS"]
 
-#: Order statuses as the API spells them in records (kounta-api.md §4); the path filter is the
+#: Order statuses as the API spells them in records (docs/api.md §4); the path filter is the
 #: lower-case form (``/orders/complete``).
 ORDER_STATUSES: tuple[str, ...] = (
     "SUBMITTED", "ON_HOLD", "PENDING", "ACCEPTED", "REJECTED", "COMPLETE",

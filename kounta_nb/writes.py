@@ -48,7 +48,9 @@ if TYPE_CHECKING:
     from .paging import Page
     from .transport import Transport
 
-__all__ = ["CREATE_LOOKUP_MINUTES", "Writes"]
+__all__ = [
+    "CREATE_LOOKUP_MINUTES", "Writes", "CREATE_LOOKUP_PAGES", "Lookup",
+]
 
 #: After a lost POST /orders, the newest orders of this many minutes (by the server's clock) are
 #: searched for the order's reference.

@@ -26,7 +26,7 @@ from .tokens import Token
 
 __all__ = ["BasicCredentials", "Credentials", "OAuthCredentials", "TokenEndpoint", "says_token_expired"]
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class OAuthCredentials(Credentials):
                 return
             new = self.endpoint.refresh(session, self._token)
             self._token = new
-            log.info("Refreshed the Kounta access token for company %s.", new.company_id)
+            _log.info("Refreshed the Kounta access token for company %s.", new.company_id)
         if self.on_refresh is not None:
             self.on_refresh(new)
 

@@ -50,7 +50,14 @@ from dataclasses import dataclass, field
 
 from ..vocab import ORDER_STATUSES, WEEKDAYS
 
-__all__ = ["Col", "Schema", "SCHEMAS", "TYPES", "ITEMS", "ORDER_STATUSES", "WEEKDAYS"]
+__all__ = [
+    "Col", "Schema", "SCHEMAS", "TYPES", "ITEMS", "ORDER_STATUSES", "WEEKDAYS", "ADDRESSES",
+    "BREAKS", "CATEGORIES", "COMPANY", "CUSTOMERS", "INVENTORY", "LINES", "OPTIONS", "ORDERS",
+    "PAYMENTS", "PAYMENT_METHODS", "PEOPLE", "PRICE_LISTS", "PRICE_LIST_PRODUCTS", "PRODUCTS",
+    "PRODUCT_CATEGORIES", "PRODUCT_PRICES", "RECONCILIATIONS", "RECONCILIATION_INCOME",
+    "RECONCILIATION_LEVELS", "RECONCILIATION_TAKINGS", "REGISTERS", "SHIFTS", "SITES",
+    "SITE_STATUS", "STAFF", "TAXES", "WEBHOOKS",
+]
 
 TYPES = (
     "id", "bigid", "int", "float", "money", "price", "str", "category", "bool", "timestamp",
@@ -102,7 +109,7 @@ class Col:
         object.__setattr__(self, "derived", derived)
 
 
-def D(name: str, type: str, *, categories: tuple[str, ...] = ()) -> Col:
+def _derived(name: str, type: str, *, categories: tuple[str, ...] = ()) -> Col:
     """A derived column (computed from other columns after extraction)."""
     return Col(name, type, categories=categories, derived=True)
 
@@ -160,14 +167,14 @@ ORDERS = Schema(
         Col("site_id", "id", "site_id", "site.id"),
         Col("total", "money", "total"),
         Col("total_tax", "money", "total_tax"),
-        D("total_ex_tax", "money"),
+        _derived("total_ex_tax", "money"),
         Col("paid", "money", "paid"),
         Col("tips", "money", "tips"),
         Col("status", "category", "status", categories=ORDER_STATUSES),
         Col("order_type", "category", "order_type"),
-        D("date", "date"),
-        D("hour", "int"),
-        D("weekday", "category", categories=WEEKDAYS),
+        _derived("date", "date"),
+        _derived("hour", "int"),
+        _derived("weekday", "category", categories=WEEKDAYS),
         Col("register_id", "id", "register_id", "register.id"),
         Col("staff_id", "id", "staff_id", "staff_member_id", "staff_member.id"),
         Col("customer_id", "id", "customer_id", "customer.id"),
@@ -200,11 +207,11 @@ LINES = Schema(
         Col("site_id", "id", "^site_id", "^site.id", "site_id"),
         Col("product_name", "str", "product.name", "product_name"),
         Col("quantity", "float", "quantity"),
-        D("line_total", "money"),
+        _derived("line_total", "money"),
         Col("unit_price", "price", "unit_price"),
         Col("unit_tax", "price", "unit_tax"),
-        D("discount", "money"),
-        D("surcharge", "money"),
+        _derived("discount", "money"),
+        _derived("surcharge", "money"),
         Col("line_total_ex_tax", "money", "line_total_ex_tax"),
         Col("line_total_tax", "money", "line_total_tax"),
         Col("price_variation", "float", "price_variation"),
@@ -250,7 +257,7 @@ OPTIONS = Schema(
         Col("created_at", "timestamp", "^created_at", "created_at"),
         Col("site_id", "id", "^site_id", "^site.id", "site_id"),
         Col("name", "str", "name", "product.name"),
-        D("option_set", "str"),
+        _derived("option_set", "str"),
         Col("unit_price", "price", "unit_price"),
         Col("unit_tax", "price", "unit_tax"),
         Col("product_id", "id", "product_id", "product.id"),
@@ -438,8 +445,8 @@ SHIFTS = Schema(
         Col("started_at", "timestamp", "started_at"),
         Col("finished_at", "timestamp", "finished_at"),
         Col("breaks_count", "len", "breaks"),
-        D("break_minutes", "float"),
-        D("worked_hours", "float"),
+        _derived("break_minutes", "float"),
+        _derived("worked_hours", "float"),
     ),
 )
 
@@ -452,7 +459,7 @@ BREAKS = Schema(
         Col("shift_started_at", "timestamp", "^started_at"),
         Col("started_at", "timestamp", "started_at"),
         Col("finished_at", "timestamp", "finished_at"),
-        D("minutes", "float"),
+        _derived("minutes", "float"),
     ),
     explode=("breaks",),
     parent_markers=(("staff_member", "site", "staff_id"),),
@@ -517,7 +524,7 @@ RECONCILIATIONS = Schema(
         Col("cash_in", "sum", "reconciliations[].adjustments.cash_in"),
         Col("cash_out", "sum", "reconciliations[].adjustments.cash_out"),
         Col("created_at", "timestamp", "created_at"),
-        D("difference", "money"),
+        _derived("difference", "money"),
     ),
 )  # fmt: skip
 
@@ -536,7 +543,7 @@ RECONCILIATION_TAKINGS = Schema(
         Col("cash_in", "money", "adjustments.cash_in", "cash_in"),
         Col("cash_out", "money", "adjustments.cash_out", "cash_out"),
         Col("created_at", "timestamp", "^created_at"),
-        D("difference", "money"),
+        _derived("difference", "money"),
     ),
     explode=("reconciliations",),
     parent_markers=(_RECONCILIATION_MARKERS,),
@@ -553,7 +560,7 @@ RECONCILIATION_INCOME = Schema(
         Col("net", "money", "net"),
         Col("tax", "money", "tax"),
         Col("created_at", "timestamp", "^^created_at"),
-        D("gross", "money"),
+        _derived("gross", "money"),
     ),
     explode=("income_accounts", "amounts"),
     parent_markers=(_RECONCILIATION_MARKERS, ("ledger_code",)),
@@ -642,7 +649,7 @@ SITE_STATUS = Schema(
         Col("site_code", "str", "site.code", "code"),
         Col("online", "bool", "online"),
         Col("registers_count", "len", "registers"),
-        D("registers_online", "int"),
+        _derived("registers_online", "int"),
         Col("last_sale_at", "timestamp", "last_sale_at"),
         Col("checked_at", "timestamp", "checked_at"),
     ),

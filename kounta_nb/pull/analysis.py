@@ -21,7 +21,9 @@ from .store import PullStore, order_id
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DETAIL_GROUPS", "KNOWN_GROUPS", "Analysis", "line_value"]
+__all__ = [
+    "DETAIL_GROUPS", "KNOWN_GROUPS", "Analysis", "line_value", "By", "Metric",
+]
 
 #: Estimate dimensions: known for every listed order (post-strata) or only from details (domains).
 KNOWN_GROUPS = ("hour", "weekday", "day", "site")

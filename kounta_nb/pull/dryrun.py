@@ -38,7 +38,9 @@ from .plan import Moment, PullSpec
 from .progress import duration
 from .source import KountaLike, OrderSource, created_ts
 
-__all__ = ["BUDGET_DAYS", "Estimate", "WALK_DAYS", "dry_run"]
+__all__ = [
+    "BUDGET_DAYS", "Estimate", "WALK_DAYS", "dry_run", "CV_FLOOR",
+]
 
 #: A period of at most this many trading days is listed completely (an exact count): sampling
 #: it to ±5 % would cost about as much.

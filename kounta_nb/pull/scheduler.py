@@ -39,8 +39,10 @@ from .progress import Progress
 from .source import OrderSource, created_ts
 from .store import PullStore, order_id, timestamp
 
-__all__ = ["LEASE_S", "STALE_RETRIES", "Scheduler", "State", "failure_message", "owner_alive", "rank_key",
-           "same_moment"]
+__all__ = [
+    "LEASE_S", "STALE_RETRIES", "Scheduler", "State", "failure_message", "owner_alive", "rank_key",
+    "same_moment", "RECHECK_S", "STALE_BACKOFF_S",
+]
 
 State = Literal["starting", "listing", "fetching", "finished", "failed", "cancelled"]
 #: A fetched body older than its listed ``updated_at`` is asked for again this often, with a

@@ -57,7 +57,10 @@ from .web import (
     status_line,
 )
 
-__all__ = ["LEGACY_PAGES", "ORDER_ITEM", "ORDER_STATUSES", "PAGE_SIZE", "SandboxApp", "SandboxOptions", "make_app"]
+__all__ = [
+    "LEGACY_PAGES", "ORDER_ITEM", "ORDER_STATUSES", "PAGE_SIZE", "SandboxApp", "SandboxOptions",
+    "make_app", "EXPIRING_KEY", "FAULT_KEY", "SERVER_KEY",
+]
 
 #: Environ key through which the app asks the server to drop or truncate a response.
 FAULT_KEY = "kounta_nb.sandbox.fault"

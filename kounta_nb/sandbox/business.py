@@ -66,7 +66,10 @@ from .timeline import (
     parse_iso,
 )
 
-__all__ = ["Business", "Clock", "Company", "OrderRow", "User"]
+__all__ = [
+    "Business", "Clock", "Company", "OrderRow", "User", "DEVELOPER_COMPANY_ID", "ORDER_KINDS",
+    "SMALL_KINDS",
+]
 
 DEVELOPER_COMPANY_ID = 51642
 

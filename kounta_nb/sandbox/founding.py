@@ -22,8 +22,11 @@ from .sitemodel import SiteModel, cumulative, seed_of
 from .timeline import DayTime
 from .venues import PROFILES
 
-__all__ = ["BAKERY", "GROUP", "MAX_EXTRA_SITES", "PERSON_OFFSET_CUSTOMER", "PERSON_OFFSET_STAFF", "USERS", "CompanySpec", "Founding", "SiteSpec", "User",
-           "with_extra_sites"]
+__all__ = [
+    "BAKERY", "GROUP", "MAX_EXTRA_SITES", "PERSON_OFFSET_CUSTOMER", "PERSON_OFFSET_STAFF", "USERS",
+    "CompanySpec", "Founding", "SiteSpec", "User", "with_extra_sites", "EXTRA_REGISTER_ID0",
+    "EXTRA_SITE_ID0", "EXTRA_STAFF_ID0", "PRICE_RISES", "People",
+]
 
 
 @dataclass(frozen=True)

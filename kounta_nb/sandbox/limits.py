@@ -18,7 +18,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["QuotaDecision", "SlidingWindowQuota"]
+__all__ = [
+    "QuotaDecision", "SlidingWindowQuota", "WINDOW_S",
+]
 
 WINDOW_S = 60.0
 

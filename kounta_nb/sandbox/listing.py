@@ -28,11 +28,14 @@ from .routing import ApiCall, parse_day
 from .timeline import parse_moment
 from .web import JsonAnswer, bad_request, not_found
 
-__all__ = ["ORDER_ITEM", "PAGE_SIZE", "OrderQuery", "id_list", "order_item", "order_list", "page",
-           "reconciliation_list", "shift_list", "site_of"]
+__all__ = [
+    "ORDER_ITEM", "PAGE_SIZE", "OrderQuery", "id_list", "order_item", "order_list", "page",
+    "reconciliation_list", "shift_list", "site_of", "Bound", "IdsMemo", "customer_of", "days_desc",
+    "pick", "start_int", "time_bounds", "value_bounds",
+]
 
 PAGE_SIZE = 25
-#: Abridged order list items (kounta-api.md §5).
+#: Abridged order list items (docs/api.md §5).
 ORDER_ITEM = ("id", "id_str", "sale_number", "status", "notes", "site_id", "register_id",
               "staff_id", "customer_id", "total", "total_tax", "paid", "deleted", "order_type",
               "is_refund", "refunded_order_id", "created_at", "updated_at")

@@ -42,6 +42,8 @@ __all__ = [
     "Reply",
     "TokenRegistry",
     "redirect_uri_allowed",
+    "Directory",
+    "SESSION_TTL_S",
 ]
 
 #: The demo add-on and login (fixed; docs/sandbox.md).

@@ -24,7 +24,9 @@ from .listing import site_of
 from .orders import ORDER_STATUSES
 from .web import ErrorReply, bad_request, not_found
 
-__all__ = ["add_payment", "build_order", "update_order", "update_payment"]
+__all__ = [
+    "add_payment", "build_order", "update_order", "update_payment", "check_identity",
+]
 
 _ORDER_FIELDS_IN = frozenset({
     "site_id", "register_id", "staff_member_id", "staff_id", "customer_id", "status", "notes",

@@ -26,7 +26,13 @@ from .web import JsonAnswer, RawAnswer, bad_request, not_found
 
 __all__ = [
     "CATEGORY_ITEM", "CUSTOMER_ITEM", "PERSON_ITEM", "PRODUCT_ITEM", "REGISTER_ITEM", "SITE_ITEM",
-    "STAFF_ITEM", "staff_me",
+    "STAFF_ITEM", "staff_me", "address", "addresses", "base_price_list", "categories", "category",
+    "category_products", "company", "customer", "customers", "inventory", "order", "order_by_sale",
+    "order_in_scope", "order_record", "orders", "payment_method", "payment_methods", "people",
+    "person", "price_list", "price_lists", "product", "product_categories", "products",
+    "products_here", "reconciliation_record", "reconciliations", "record_of", "register",
+    "registers", "shifts_on", "shifts_since", "site", "sites", "staff_list", "staff_member",
+    "staff_member_me", "status", "tax", "taxes", "webhook", "webhooks",
 ]
 
 SITE_ITEM = ("id", "company_id", "name", "code")

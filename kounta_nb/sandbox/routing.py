@@ -21,7 +21,10 @@ from .web import ErrorReply, JsonAnswer, RawAnswer, Request, not_found
 if TYPE_CHECKING:
     from .app import SandboxApp
 
-__all__ = ["SCOPES", "STATUS_SEGMENTS", "ApiCall", "Answer", "Route", "parse_day", "resolve", "strip_scopes"]
+__all__ = [
+    "SCOPES", "STATUS_SEGMENTS", "ApiCall", "Answer", "Route", "parse_day", "resolve",
+    "strip_scopes", "int_id", "route",
+]
 
 Answer = JsonAnswer | RawAnswer
 #: Path segment → scope name (``sites/{s}/…`` scopes a request to a site).

@@ -24,7 +24,9 @@ from urllib.parse import unquote
 from .app import FAULT_KEY, SERVER_KEY, SandboxApp, SandboxOptions
 from .oauth import CLIENT_ID, CLIENT_SECRET, LOGIN_EMAIL, LOGIN_PASSWORD
 
-__all__ = ["SandboxHandle", "SandboxServer", "start_sandbox"]
+__all__ = [
+    "SandboxHandle", "SandboxServer", "start_sandbox", "HOST",
+]
 
 HOST = "127.0.0.1"
 

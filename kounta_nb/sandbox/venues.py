@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-__all__ = ["CATEGORY_SEASON", "PROFILES", "VenueProfile", "event_factor", "events", "intraday"]
+__all__ = [
+    "CATEGORY_SEASON", "PROFILES", "VenueProfile", "event_factor", "events", "intraday", "BAKERY",
+    "BAKERY_HOURS", "BAKERY_WEEKEND", "BAR", "BAR_LATE", "BAR_SUN", "BAR_WEEK", "CAFE",
+    "CAFE_HOURS", "CAFE_WEEKEND", "CLOSED", "Period", "RESTAURANT", "REST_DINNER", "REST_FULL",
+    "REST_LUNCH",
+]
 
 Period = tuple[float, float]
 

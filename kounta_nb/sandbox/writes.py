@@ -23,7 +23,11 @@ from .routing import ApiCall
 from .timeline import parse_iso
 from .web import JSON_TYPE, JsonAnswer, RawAnswer, bad_request
 
-__all__ = ["write_stamp"]
+__all__ = [
+    "write_stamp", "add_payment", "create_category", "create_customer", "create_order",
+    "create_webhook", "created", "delete_webhook", "now_iso", "update_category", "update_customer",
+    "update_order", "update_payment", "update_reconciliation", "update_site", "update_webhook",
+]
 
 #: Fields of the old strict rule: shown by a record, never changed by a write.
 _STRICT_READ_ONLY = frozenset({"id", "id_str", "company_id", "created_at", "updated_at"})

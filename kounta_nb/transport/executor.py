@@ -54,10 +54,12 @@ from .policy import (
 from .ratelimit import RateLimiter
 from .response import ApiResponse, RequestStats
 
-__all__ = ["CLOSED", "Transport"]
+__all__ = [
+    "CLOSED", "Transport", "HELPERS",
+]
 
-log = logging.getLogger("kounta_nb.transport")
-T = TypeVar("T")
+_log = logging.getLogger("kounta_nb.transport")
+_T = TypeVar("_T")
 
 #: The error of a request on a closed client.
 CLOSED = "This Kounta connection is closed (logged out or closed); connect again to continue."
@@ -364,7 +366,7 @@ class Transport:
         if last:
             self._close_cache()
 
-    def _io(self, work: Callable[[], T]) -> T:
+    def _io(self, work: Callable[[], _T]) -> _T:
         """Run ``work`` (network and SQLite) out of reach of Ctrl-C.
 
         On the main thread it runs on a helper thread while the main thread waits: a
@@ -381,7 +383,7 @@ class Transport:
                 self._helpers = ThreadPoolExecutor(HELPERS, thread_name_prefix="kounta-transport")
             helpers = self._helpers
 
-        def run() -> T:
+        def run() -> _T:
             try:
                 return work()
             finally:
@@ -488,11 +490,11 @@ class Transport:
         """Back off, wait for the rate-limit reset, or refresh the token."""
         self.stats.add(retries=1)
         if decision.action is Action.RETRY:
-            log.info("Retrying after %s in %.2f s.", decision.why, decision.delay)
+            _log.info("Retrying after %s in %.2f s.", decision.why, decision.delay)
             self.stats.add(waited_s=decision.delay)
             self._sleep(decision.delay)
         elif decision.action is Action.WAIT:
-            log.info("%s; waiting %.1f s.", decision.why.capitalize(), decision.delay)
+            _log.info("%s; waiting %.1f s.", decision.why.capitalize(), decision.delay)
             self.limiter.block_for(decision.delay)
         elif decision.action is Action.REFRESH:
             self._io(lambda: self.credentials.refresh(self._plain, stale=used))
@@ -534,7 +536,7 @@ class Transport:
                 # A cached body the API did not just confirm with a 304: with our settings
                 # requests-cache never returns one, but should a version do so anyway, the
                 # answer is fetched again without the cache rather than trusted.
-                log.debug("requests-cache returned an unconfirmed cached body for %s.", call.url)
+                _log.debug("requests-cache returned an unconfirmed cached body for %s.", call.url)
                 cache = None
                 continue
             answer = Answer(status=raw.status_code, content=content, headers=raw.headers,

@@ -43,9 +43,11 @@ from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
 from ..errors import warn
 from ..files import SQLITE_SIDE_FILES, is_damaged_database, move_aside, private_file
 
-__all__ = ["IGNORED_PARAMETERS", "HttpCache", "inspect_file"]
+__all__ = [
+    "IGNORED_PARAMETERS", "HttpCache", "inspect_file", "DRAIN_S", "heal",
+]
 
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 # requests-cache logs warnings and errors of its own (with tracebacks on some paths); with no
 # handler configured, Python's last-resort handler would print them to stderr, i.e. into the
 # notebook. Our own errors and KountaWarnings say what matters, once.
@@ -312,7 +314,7 @@ class HttpCache:
         """
         heal(session)
         if not is_damaged_database(exc):
-            log.debug("HTTP cache busy or unavailable (%s); this request goes uncached.", exc)
+            _log.debug("HTTP cache busy or unavailable (%s); this request goes uncached.", exc)
             return
         with self._cond:
             generation = self._current

@@ -37,7 +37,9 @@ from ..errors import ConfigError, KountaError
 from ..session import Session
 from .venue import VenuePicker
 
-__all__ = ["LoginWidget"]
+__all__ = [
+    "LoginWidget", "FIELD_CH", "LABEL_CH", "PLACEHOLDERS", "text_ch",
+]
 
 def _remote_kernel() -> bool:
     """Whether the kernel runs behind JupyterHub or Binder (its 127.0.0.1 is not the browser's)."""

@@ -14,7 +14,9 @@ import ipywidgets as widgets
 
 from ..session import Session
 
-__all__ = ["VenuePicker"]
+__all__ = [
+    "VenuePicker", "ALL_SITES",
+]
 
 #: Dropdown value meaning "every site of the company" (site ids are positive).
 ALL_SITES = 0
