@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from kounta_nb.demo import execute_notebook, kernel_env
 from kounta_nb.progress import progress_bar
@@ -20,6 +18,11 @@ pytestmark = pytest.mark.slow
 
 
 def _run(tmp_path: Path, *sources: str) -> list[list[dict]]:
+    # a real kernel: not in `make test-min`, which installs no Jupyter (nbformat, nbclient)
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    from nbformat.v4 import new_code_cell, new_notebook
+
     path = tmp_path / "bars.ipynb"
     nbformat.write(new_notebook(cells=[new_code_cell(s) for s in sources]), path)
     nb = execute_notebook(path, env=kernel_env(os.environ, tmp_path / "home", fast=True), timeout=120)
