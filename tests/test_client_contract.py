@@ -184,7 +184,9 @@ def test_contract__the_client_never_exceeds_the_configured_rate(sandbox_factory)
     rate = (len(stamps) - 1) / (stamps[-1] - stamps[0]) * 60
     assert handle.stats()["rate_limited"] == 0 and k.stats.rate_limited == 0
     assert handle.stats()["requests"] - served_before == 90
-    assert 0.95 * 1800 <= rate <= 1800 * 1.02
+    # never above the limit (a busy machine can only make it slower); how close to the limit the
+    # client keeps is a speed figure, measured by bench_pull (96.8 %), not asserted here
+    assert rate <= 1800 * 1.02
 
 
 @pytest.mark.parametrize("style", [{"limit_status": 429}, {"limit_status": 200},
