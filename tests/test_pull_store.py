@@ -87,6 +87,22 @@ def test_store__iter_bodies_is_ordered_by_site_and_time_in_bounded_chunks(tmp_pa
         (s["created_at"] for s in summaries), reverse=True)
 
 
+def test_store__in_partition_order_sorts_ids_by_site_then_time(tmp_path: Path) -> None:
+    # the exporter stages a random batch of ids in this order, so a chunk lands in few partitions
+    store = PullStore(tmp_path / "s.sqlite")
+    orders = [_order(i, site=1203 - i % 3, day=1 + i % 5) for i in range(60)]
+    _fill(store, orders[:50])
+    store.record_orders("k", [_summary(o) for o in orders[50:]], [timestamp(o["created_at"]) or 0.0 for o in orders[50:]])
+    asked = [int(o["id_str"]) for o in reversed(orders)] + [BASE + 999]  # 999: not in the store
+
+    def key(o: dict[str, Any]) -> tuple[Any, ...]:
+        return (o["site_id"], timestamp(o["created_at"]), int(o["id_str"]))
+
+    assert store.in_partition_order(asked) == [int(o["id_str"]) for o in sorted(orders[:50], key=key)]
+    assert store.in_partition_order(asked, listed=True) == [int(o["id_str"]) for o in sorted(orders, key=key)]
+    assert store.in_partition_order([]) == []
+
+
 _V1 = """
 CREATE TABLE orders (id INTEGER PRIMARY KEY, created_ts REAL NOT NULL, updated_at TEXT, status TEXT,
     site_id INTEGER, total REAL, summary TEXT NOT NULL);

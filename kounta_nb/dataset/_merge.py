@@ -23,7 +23,15 @@ import pyarrow.parquet as pq
 from .. import frames
 from ..errors import DataFileError
 from ..frames.arrow import to_arrow, zone_name
-from ._layout import DATA_FILE, KIND, make_dir, partition_dir, partition_key
+from ._layout import (
+    DATA_FILE,
+    KIND,
+    make_dir,
+    partition_dir,
+    partition_key,
+    read_file,
+    release_arrow_memory,
+)
 from ._stage import SEQ, Stage
 
 __all__ = ["Plan", "merge_all"]
@@ -66,7 +74,7 @@ def _read_live(path: Path, schema: pa.Schema, columns: list[str] | None = None) 
     if not path.exists():
         return None
     try:
-        table = pq.read_table(path, columns=columns)
+        table = read_file(path, columns=columns)
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataFileError(
             f"{path} cannot be read ({exc}); move the partition aside or export into a new "
@@ -96,6 +104,7 @@ def merge_all(stage: Stage, root: Path, company_id: int, token: str) -> Plan:
     for family in (("orders", "lines", "payments", "options"), ("listed",)):
         for site, month in stage.partitions(family):
             _merge_partition(stage, root, company_id, token, family, site, month, plan)
+            release_arrow_memory()
     return plan
 
 
@@ -143,6 +152,7 @@ def _merge_partition(
         make_dir(path.parent)
         pq.write_table(new, tmp, compression="zstd", row_group_size=_ROW_GROUP)
         os.chmod(tmp, 0o600)  # customer data (e-mails): private like every kounta_nb file
+        release_arrow_memory()  # the writer's buffers, before the next table is read
         plan.renames.append((str(tmp), str(path)))
         plan.written.append(f"{table}/{company_id}/{key}")
         stats[table] = new.num_rows

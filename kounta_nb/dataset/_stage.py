@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from .. import frames
 from ..errors import ConfigError
 from ..frames.arrow import to_arrow
-from ._layout import KIND, file_schema
+from ._layout import KIND, file_schema, read_file, release_arrow_memory
 
 __all__ = ["SEQ", "Stage", "iter_chunks"]
 
@@ -136,6 +136,7 @@ class Stage:
             else:
                 rows = position.get_indexer(df["order_id"].astype(object))
             self._put(table, df, codes[rows], keys, seqs[rows])
+        release_arrow_memory()
 
     def add_listed(self, chunk: list[Mapping[str, Any]]) -> None:
         """Abridged orders (list items) → rows of ``listed``, by partition."""
@@ -145,6 +146,7 @@ class Stage:
         seqs = np.arange(self._seq, self._seq + len(df), dtype=np.int64)
         self._seq += len(df)
         self._put("listed", df, codes, keys, seqs)
+        release_arrow_memory()
 
     def _put(
         self,
@@ -197,7 +199,7 @@ class Stage:
         """Every staged row of one table's partition (empty with the staging schema if none)."""
         schema = self.schema(table)
         paths = self.files.get((table, site, month), [])
-        parts = [pq.read_table(p, columns=columns, schema=schema) for p in paths]
+        parts = [read_file(p, columns=columns, schema=schema) for p in paths]
         if not parts:
             names = columns or schema.names
             return pa.schema([schema.field(n) for n in names]).empty_table()

@@ -29,7 +29,12 @@ __all__ = ["EXPORT_EVERY_N", "EXPORT_EVERY_S", "Exporter", "export_pull"]
 EXPORT_EVERY_S = 60.0
 #: ... or as soon as this many are waiting.
 EXPORT_EVERY_N = 5000
-_CHUNK = 2000
+#: Orders decoded and staged at a time. Each is ~11 kB of Python objects while it is framed, and
+#: the memory a chunk came from stays split up after it is freed (beside a running pull, its
+#: workers' own allocations land in between): 500 at a time (~6 MB) rather than 2,000 (~22 MB).
+#: Exporting a two-month store (25,107 orders) in random batches of 5,000, as a pull does: peak
+#: 10 MB lower, 15 MB less left behind.
+_CHUNK = 500
 
 
 def export_pull(root: str | Path, store: PullStore, key: str, *, company_id: int, tz: tzinfo) -> Manifest:
@@ -51,8 +56,9 @@ class Exporter:
         self._tz = tz
         self._lock = threading.Condition()
         self._pending: set[int] = set()
-        self._bodies_out: set[int] = set()
-        self._listed_out: set[int] = set()
+        # the ids the background exports sent, each with its list record: one set, not one per
+        # table (82k ids cost ~5 MB a set)
+        self._out: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.exports = 0
@@ -81,13 +87,14 @@ class Exporter:
         if self._thread is not None:
             self._thread.join()
         if self.error is None:
-            bodies = sorted(done - self._bodies_out)
-            records = sorted(listed - self._listed_out)
+            bodies = self._store.in_partition_order(done - self._out)
+            records = self._store.in_partition_order(listed - self._out, listed=True)
             if bodies or records or self.manifest is None:
                 try:
                     self._export(bodies, records)
                 except Exception as exc:  # noqa: BLE001 - reported through the job
                     self.error = exc
+        self._out = set()  # the pull is out: nothing asks again (82k ids hold ~4 MB)
         return self.manifest
 
     def _loop(self) -> None:
@@ -95,32 +102,26 @@ class Exporter:
             with self._lock:
                 if len(self._pending) < EXPORT_EVERY_N:
                     self._lock.wait(EXPORT_EVERY_S)
-                ids, self._pending = sorted(self._pending), set()
+                ids, self._pending = self._pending, set()
             if ids and not self._stop.is_set():
                 try:
-                    self._export(ids, ids)
+                    ordered = self._store.in_partition_order(ids)
+                    self._export(ordered, ordered)
                 except Exception as exc:  # noqa: BLE001 - the first failure stops the exports
                     self.error = exc
                     return
+                self._out.update(ids)
 
     def _export(self, ids: list[int], listed: list[int]) -> None:
         from ..dataset import export_orders
 
         self.manifest = export_orders(self.root, self._bodies(ids), company_id=self._company_id, tz=self._tz,
-                                      pull_id=self._key, listed=self._store.listed(listed))
+                                      pull_id=self._key, listed=self._store.listed(listed, chunk=_CHUNK))
         self.exports += 1
-        self._bodies_out.update(ids)
-        self._listed_out.update(listed)
-        _release_arrow_memory()
 
     def _bodies(self, ids: list[int]) -> Iterator[list[dict[str, Any]]]:
+        # ``ids`` in partition order (the fetch order is random): a chunk then lands in one or two
+        # site-months, not in all of them, so staging writes few, larger row groups
         for start in range(0, len(ids), _CHUNK):
             yield list(self._store.details(ids[start : start + _CHUNK]))
 
-
-def _release_arrow_memory() -> None:
-    """Hand the memory Arrow's allocator kept after an export back to the system (it keeps
-    freed blocks for reuse, which a long pull would otherwise carry to its end)."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()

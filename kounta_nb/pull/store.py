@@ -241,11 +241,20 @@ class PullStore:
                 (self._pull_number(key), *(after or ()), chunk),
             ).fetchall()
 
-    def listed(self, ids: list[int]) -> Iterator[list[dict[str, Any]]]:
-        """The abridged list records of ``ids``, in chunks."""
-        for start in range(0, len(ids), _BATCH):
-            rows = self._rows_of("SELECT summary FROM orders WHERE id IN ({ids})", ids[start : start + _BATCH])
+    def listed(self, ids: list[int], *, chunk: int = _BATCH) -> Iterator[list[dict[str, Any]]]:
+        """The abridged list records of ``ids``, ``chunk`` at a time."""
+        for start in range(0, len(ids), chunk):
+            rows = self._rows_of("SELECT summary FROM orders WHERE id IN ({ids})", ids[start : start + chunk])
             yield [self._unpack(blob) for (blob,) in rows]
+
+    def in_partition_order(self, ids: Iterable[int], *, listed: bool = False) -> list[int]:
+        """``ids`` ordered by ``(site_id, created_ts, id)`` — by dataset partition, then time —
+        as the store knows them: full orders (or, with ``listed``, list records); ids it does not
+        hold are left out."""
+        table = "orders" if listed else "details"
+        rows = self._rows_of(f"SELECT site_id, created_ts, id FROM {table} WHERE id IN ({{ids}})", list(ids))
+        rows.sort(key=lambda row: (row[0] if row[0] is not None else -1, row[1], row[2]))
+        return [row[2] for row in rows]
 
     @_guarded
     def detail_versions(self, ids: Iterable[int] | None = None) -> dict[int, tuple[str | None, bool]]:
