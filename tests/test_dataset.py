@@ -377,6 +377,28 @@ def test_frames__order_tables_from_chunks_equals_one_big_call(harbour):
         assert list(empty[kind].dtypes.astype(str)) == list(whole[kind].dtypes.astype(str))
 
 
+def test_frames__chunks_joined_a_few_at_a_time_equal_one_big_call(harbour, monkeypatch):
+    # far more chunks than are joined at a time, so parts are joined in groups, then the groups;
+    # an unknown status in the first chunk and one in the last that sorts before it: the
+    # categories still come in the order one big frame has (the schema's, then the rest sorted)
+    records = copy.deepcopy(harbour[:900])
+    records[0]["status"], records[-1]["status"] = "ZZ_LEGACY", "AA_LEGACY"
+    monkeypatch.setattr(frames, "_STACK_PARTS", 3)
+    parts = chunks(records, 40)
+    assert len(parts) > 3 * 3
+    streamed = frames.order_tables_from_chunks(iter(parts), SYD)
+    whole = frames.order_tables(records, SYD)
+    for kind in frames.ORDER_TABLES:
+        pd.testing.assert_frame_equal(streamed[kind], whole[kind])
+        assert list(streamed[kind].columns) == list(whole[kind].columns)
+    listed = frames.frame_from_chunks("orders", iter(parts), tz=SYD, meta={"source": "test"})
+    pd.testing.assert_frame_equal(listed, frames.frame("orders", records, tz=SYD))
+    assert list(listed["status"].cat.categories)[-2:] == ["AA_LEGACY", "ZZ_LEGACY"]
+    assert listed.attrs == {"kind": "orders", "tz": SYD, "meta": {"source": "test"}}
+    empty = frames.frame_from_chunks("orders", [], tz=SYD)
+    assert list(empty.dtypes.astype(str)) == list(whole["orders"].dtypes.astype(str)) and len(empty) == 0
+
+
 def test_dataset__pyarrow_dataset_reads_with_declared_partition_types(tmp_path, harbour):
     root = tmp_path / "data"
     dataset.export_orders(root, [harbour], company_id=HARBOUR, tz=SYD)

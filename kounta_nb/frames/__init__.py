@@ -31,7 +31,8 @@ The columns of every kind are declared as data in :mod:`kounta_nb.frames.schemas
   request stats), always JSON-serialisable.
 
 :func:`describe` documents every column; :func:`order_tables_from_chunks` builds the four order
-tables from a stream of chunks (bounded memory: no dict per order kept alive);
+tables from a stream of chunks (bounded memory: no dict per order kept alive), and
+:func:`frame_from_chunks` one frame of any kind;
 :func:`kounta_nb.frames.arrow.arrow_schema` gives the Arrow/Parquet schema of each kind.
 """
 
@@ -60,6 +61,7 @@ __all__ = [
     "describe",
     "empty",
     "frame",
+    "frame_from_chunks",
     "order_tables",
     "order_tables_from_chunks",
     "resolve_tz",
@@ -124,17 +126,80 @@ def order_tables_from_chunks(
     ``PullStore.iter_bodies()``: each chunk is framed and let go, so memory holds the frames
     and one chunk of dicts, never every order as a dict. Dtypes are those of one big call
     (categoricals unioned as :func:`concat` does); no chunks give the empty frames."""
-    parts: dict[str, list[pd.DataFrame]] = {kind: [] for kind in ORDER_TABLES}
+    stacks = {kind: _Stack() for kind in ORDER_TABLES}
     for chunk in chunks:
         for kind, df in order_tables(chunk, tz).items():
-            if len(df) or not parts[kind]:
-                parts[kind].append(df)
+            stacks[kind].add(df)
+        del chunk  # before the next chunk is read: never two chunks of dicts at once
     out = {}
-    for kind, dfs in parts.items():
-        df = concat(dfs) if dfs else build(kind, [], tz)
+    for kind, stack in stacks.items():
+        df = stack.result() if stack else build(kind, [], tz)
         stamp(df, kind, tz, meta)
         out[kind] = df
     return out
+
+
+def frame_from_chunks(
+    kind: str,
+    chunks: Iterable[Any],
+    *,
+    tz: Any = None,
+    meta: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """:func:`frame` over a stream of chunks (lists of records), e.g.
+    ``PullStore.iter_summaries()``, with the memory behaviour of :func:`order_tables_from_chunks`."""
+    stack = _Stack()
+    for chunk in chunks:
+        stack.add(frame(kind, chunk, tz=tz))  # its attrs name the kind: concat orders categories by it
+        del chunk
+    df = stack.result() if stack else build(kind, [], tz)
+    stamp(df, kind, tz, meta)
+    return df
+
+
+#: Parts of one kind joined at a time while chunks are framed (see :class:`_Stack`).
+_STACK_PARTS = 16
+
+
+class _Stack:
+    """The parts of one frame kind, joined :data:`_STACK_PARTS` at a time as they come.
+
+    A six-month pull framed 500 orders at a time is 164 parts per table. Kept as a list to the
+    end, the parts' small arrays and Python objects stay spread over the memory the chunks' dicts
+    came and went in, and one final :func:`concat` needs every part plus the whole table at once.
+    Joined in groups as they come (and the groups joined column by column, see
+    :func:`_concat_consuming`), each row is copied twice in all and the last join holds the table
+    plus one column. The frames are the same: ``concat`` unions categories the same way whatever the
+    grouping. The six-month benchmark's frames (81,863 orders, 104 MB) built in a fresh process:
+    peak +150 MB, against +210 MB for 2,000-order parts joined once (groups of 4 or 64 parts:
+    +157, +154; 500-order parts joined once: +185). An empty part (a chunk without options) is
+    dropped unless it is the first: it adds no rows and no categories, and the first one keeps
+    the kind's columns and dtypes.
+    """
+
+    __slots__ = ("_blocks", "_parts")
+
+    def __init__(self) -> None:
+        self._blocks: list[pd.DataFrame] = []
+        self._parts: list[pd.DataFrame] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._blocks or self._parts)
+
+    def add(self, df: pd.DataFrame) -> None:
+        if len(df) == 0 and self:
+            return
+        self._parts.append(df)
+        if len(self._parts) >= _STACK_PARTS:
+            self._blocks.append(_concat_consuming(self._parts))
+            self._parts = []
+
+    def result(self) -> pd.DataFrame:
+        """Every part as one frame (the stack is empty afterwards)."""
+        if self._parts:
+            self._blocks.append(_concat_consuming(self._parts))
+        blocks, self._blocks, self._parts = self._blocks, [], []
+        return _concat_consuming(blocks)
 
 
 def empty(kind: str, tz: Any = None) -> pd.DataFrame:
@@ -155,23 +220,67 @@ def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     first = parts[0]
     if len(parts) == 1:
         return first.copy()
-    columns = list(first.columns)
-    for df in parts[1:]:
-        if list(df.columns) != columns:
-            raise ConfigError("concat needs frames of one kind: their columns differ.")
+    columns = _same_columns(parts)
     aligned = list(parts)
-    schema = SCHEMAS.get(str(first.attrs.get("kind")))
-    known = {c.name: c.categories for c in schema.columns} if schema is not None else {}
     for col in columns:
-        dtype = first[col].dtype
-        if isinstance(dtype, pd.CategoricalDtype):
-            # the order one big frame would have: the schema's values first, then the rest sorted
-            head = list(known[col]) if col in known else list(dtype.categories)
-            seen = {c for df in parts for c in df[col].cat.categories}
-            cats = [*head, *sorted(seen - set(head), key=str)]
+        cats = _union_categories(parts, col)
+        if cats is not None:
             aligned = [df.assign(**{col: df[col].cat.set_categories(cats)}) for df in aligned]
     out = pd.concat(aligned, ignore_index=True)
     out.attrs = dict(first.attrs)
+    return out
+
+
+def _same_columns(parts: list[pd.DataFrame]) -> list[str]:
+    columns = list(parts[0].columns)
+    for df in parts[1:]:
+        if list(df.columns) != columns:
+            raise ConfigError("concat needs frames of one kind: their columns differ.")
+    return columns
+
+
+def _union_categories(parts: list[pd.DataFrame], col: str) -> list[Any] | None:
+    """The categories of ``col`` in all ``parts`` together (None: not a categorical): the order one
+    big frame would have, the schema's values first, then the rest sorted."""
+    first = parts[0]
+    dtype = first[col].dtype
+    if not isinstance(dtype, pd.CategoricalDtype):
+        return None
+    schema = SCHEMAS.get(str(first.attrs.get("kind")))
+    known = {c.name: c.categories for c in schema.columns} if schema is not None else {}
+    head = list(known[col]) if col in known else list(dtype.categories)
+    seen = {c for df in parts for c in df[col].cat.categories}
+    return [*head, *sorted(seen - set(head), key=str)]
+
+
+def _concat_consuming(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`concat` of frames nobody else holds, column by column, each column let go from the
+    parts as soon as it is joined (``parts`` is left empty).
+
+    ``concat`` needs every part and the whole result at once (twice the table at its peak);
+    here the parts shrink as the result grows, so the peak is the table plus one column. The
+    frame is the same: each column is joined as ``pd.concat`` joins it inside a frame, and a
+    frame of kounta_nb keeps one block per column either way.
+    """
+    first = parts[0]
+    if len(parts) == 1:
+        return parts.pop()
+    columns = _same_columns(parts)
+    attrs = dict(first.attrs)
+    cats = {col: _union_categories(parts, col) for col in columns}
+    # the parts as their columns (views, no copies), the frames themselves let go
+    pending = [dict(df.items()) for df in parts]
+    parts.clear()
+    del first
+    joined: dict[str, pd.Series] = {}
+    for col in columns:
+        pieces = [part.pop(col) for part in pending]
+        if cats[col] is not None:
+            pieces = [piece.cat.set_categories(cats[col]) for piece in pieces]
+        joined[col] = pd.concat(pieces, ignore_index=True)
+        del pieces
+    out = pd.DataFrame(joined, copy=False)
+    out.attrs = attrs
     return out
 
 
