@@ -78,7 +78,7 @@ class Analysis:
         with s.cv:
             if not s.listing_done_locked():
                 raise PullError(
-                    f"Estimates start once the order list is complete ({len(s.member_rank):,} orders "
+                    f"Estimates start once the order list is complete ({len(s.members):,} orders "
                     "listed so far); try again in a moment."
                 )
         population, sample = self.sample()
@@ -97,15 +97,12 @@ class Analysis:
         import pandas as pd
 
         s = self._scheduler
-        with s.cv:
-            members = dict(s.members)
+        with s.cv:  # the rows straight from the scheduler's map, not from a copy of it
+            rows = [(oid, ts, site, total) for oid, (ts, site, total) in s.members.items() if oid not in s.missing]
             done = set(s.done_ids)
-            missing = set(s.missing)
-            ranks = dict(s.member_rank)
-        rows = [(oid, ts, site, total) for oid, (ts, site, total) in members.items() if oid not in missing]
         population = pd.DataFrame(rows, columns=["order_id", "created_ts", "site_id", "x"]).set_index("order_id")
-        # the members' ranks were computed as they were listed; rank_key only for a stray late one
-        ranked = sorted(population.index, key=lambda oid: ranks[oid] if oid in ranks else rank_key(self._seed, oid))
+        # the scheduler's fetch order, recomputed (~50 ms for 82k orders) rather than kept per order
+        ranked = sorted(population.index, key=lambda oid: rank_key(self._seed, oid))
         sample: list[int] = []
         for oid in ranked:
             if oid not in done:

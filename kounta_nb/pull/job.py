@@ -173,10 +173,7 @@ class PullJob:
         streams bodies 2,000 at a time, ``job.orders[i]`` reads one, ``list(job.orders)``
         materialises them all (several hundred MB for a six-month pull: prefer :meth:`frames`).
         """
-        members = self._scheduler.members_snapshot()
-        have = self._scheduler.done_snapshot()
-        ids = [oid for oid, _ in sorted(members.items(), key=lambda kv: -kv[1][0]) if oid in have]
-        return StoredOrders(self.store, ids)
+        return StoredOrders(self.store, self._scheduler.done_newest_first())
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """DataFrames of what is in so far: ``orders``, ``lines``, ``payments``, ``options`` (full
@@ -247,7 +244,7 @@ class PullJob:
             if exporter is not None:
                 # what is not out yet (orders reused from the store, list records without a
                 # detail): the dataset then holds exactly the pull's orders
-                exporter.finish(self._scheduler.done_snapshot(), set(self._scheduler.members_snapshot()))
+                exporter.finish(self._scheduler.done_snapshot(), self._scheduler.member_ids())
                 if exporter.error is not None and self._scheduler.state != "failed":
                     self._export_error = DataFileError(
                         f"The pull finished but writing the dataset at {exporter.root} failed: "
@@ -276,7 +273,7 @@ class PullJob:
             return str(self._export_error)
         s = self._scheduler
         with s.cv:
-            done, total = len(s.done_ids), len(s.member_rank)
+            done, total = len(s.done_ids), len(s.members)
         return failure_message(s.error, done, total)
 
     def _rate_limited_total(self) -> int:

@@ -137,8 +137,10 @@ class Scheduler:
         self._lists_inflight = 0
         self._heap: list[_Item] = []
         self._deferred: list[tuple[float, _Item]] = []
-        self.member_rank: dict[int, int] = {}
+        # id → (created_ts, site_id, list total) of every listed order; an order's place in the
+        # fetch order is not kept beside it (rank_key recomputes 82k of them in ~50 ms)
         self.members: dict[int, tuple[float, int | None, float | None]] = {}
+        self._site_ids: dict[int, int] = {}  # one int object per site, not one per order
         self.done_ids: set[int] = set()
         self.missing: set[int] = set()
         self.reused_ids: set[int] = set()
@@ -196,8 +198,7 @@ class Scheduler:
         """Write the outcome to the store; a pull whose store vanished is not 'finished'."""
         try:
             self.store.release(self.owner)
-            high = max((ts for ts, _, _ in self.members_snapshot().values()), default=None)
-            self.store.set_pull_state(self.key, self.state, high_water=high)
+            self.store.set_pull_state(self.key, self.state, high_water=self.high_water())
         except DataFileError as exc:
             with self.cv:
                 if self.state == "finished":
@@ -366,6 +367,7 @@ class Scheduler:
                                         float(total) if isinstance(total, int | float) else None, versions.get(oid))
             if nxt is None:
                 sl.done = True
+                sl.paginator = None  # its sets of seen ids and URLs are only for the walk
             else:
                 self._ready.append(sl)
             self.cv.notify_all()
@@ -437,9 +439,9 @@ class Scheduler:
 
     def _add_member_locked(self, oid: int, ts: float, updated: str | None, site: int | None,
                            total: float | None, version: tuple[str | None, bool] | None) -> None:
-        rank = rank_key(self.seed, oid)
-        first = oid not in self.member_rank
-        self.member_rank[oid] = rank
+        first = oid not in self.members
+        if site is not None:
+            site = self._site_ids.setdefault(site, site)
         self.members[oid] = (ts, site, total)
         if not self.details:
             return
@@ -453,7 +455,7 @@ class Scheduler:
         self.done_ids.discard(oid)
         self.reused_ids.discard(oid)
         if first or version is not None:
-            heapq.heappush(self._heap, (rank, oid, updated))
+            heapq.heappush(self._heap, (rank_key(self.seed, oid), oid, updated))
 
     def listing_done_locked(self) -> bool:
         """Whether every slice has been walked to its end (call with :attr:`cv` held)."""
@@ -461,7 +463,7 @@ class Scheduler:
 
     def expected_orders_locked(self) -> int | None:
         """Orders listed so far plus an extrapolation over the slices not walked yet."""
-        listed = len(self.member_rank)
+        listed = len(self.members)
         if self.listing_done_locked():
             return listed
         now = time.time()
@@ -489,7 +491,7 @@ class Scheduler:
         with self.cv:
             c = self.counts
             done = self.state in ("finished", "failed", "cancelled")
-            listed = len(self.member_rank)
+            listed = len(self.members)
             expected = self.expected_orders_locked()
             now = time.monotonic()
             elapsed = (self.finished_at or now) - self.started
@@ -517,10 +519,24 @@ class Scheduler:
                 revalidated=c.revalidated, rate_limited=rate_limited, details_elsewhere=len(self._deferred),
             )
 
-    def members_snapshot(self) -> dict[int, tuple[float, int | None, float | None]]:
-        """``id → (created_ts, site_id, list total)`` of every listed order."""
+    def member_ids(self) -> set[int]:
+        """The ids of every listed order (without copying what is known of each)."""
         with self.cv:
-            return dict(self.members)
+            return set(self.members)
+
+    def high_water(self) -> float | None:
+        """``created_ts`` of the newest listed order (None before the first)."""
+        with self.cv:
+            return max((ts for ts, _, _ in self.members.values()), default=None)
+
+    def done_newest_first(self) -> list[int]:
+        """Ids whose details are in the store, newest ``created_at`` first (listing order among
+        equal times)."""
+        with self.cv:
+            done = [oid for oid in self.members if oid in self.done_ids]
+            members = self.members
+            done.sort(key=lambda oid: -members[oid][0])
+        return done
 
     def done_snapshot(self) -> set[int]:
         """Ids whose details are in the store, current for this run."""
