@@ -72,7 +72,7 @@ for name, job in jobs.items():
     ("md", r"""
 ## 2. The dataset on disk
 
-The export streams each company's orders out of its pull store, 2,000 at a time, into Hive-style
+The export streams each company's orders out of its pull store, 500 at a time, into Hive-style
 partitions:
 
 ```
