@@ -6,8 +6,6 @@ says Basic) and checks what went over the wire through the sandbox's own statist
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -165,28 +163,21 @@ def test_contract__faults_with_the_cache_on_never_poison_it(faulty, tmp_path):
 
 
 def test_contract__the_client_never_exceeds_the_configured_rate(sandbox_factory):
-    # time_scale=10: the sandbox allows 180 requests per 6 s, i.e. 1800 a minute.
+    # time_scale=10: the sandbox allows 180 requests per 6 s (a sliding window), i.e. 1800 a
+    # minute — exactly the client's configured rate. The server is the judge: one request over the
+    # limit in any window is a 429 it counts. (A rate computed from the client's own completion
+    # times is not: on a busy machine answers bunch up. How close to the limit the client keeps is
+    # a speed figure, measured by bench_pull: 96.8 %.)
     handle = sandbox_factory(rate_limit=True, rate_oauth=180, time_scale=10)
     k = Kounta.sandbox(handle=handle, cache=False, rate_limit=1800, backoff_base=0.01)
-    orders = k.orders(status="complete", since=SINCE, max_pages=4)
+    orders = k.orders(status="complete", since=SINCE, max_pages=10)
+    assert len(orders) >= 240
     served_before = handle.stats()["requests"]
-    stamps: list[float] = []
-    lock = threading.Lock()
-
-    def detail(record: dict) -> None:
-        k.order(record["id_str"])
-        with lock:
-            stamps.append(time.monotonic())
-
     with ThreadPoolExecutor(6) as pool:
-        list(pool.map(detail, orders[:90]))
-    stamps.sort()
-    rate = (len(stamps) - 1) / (stamps[-1] - stamps[0]) * 60
+        list(pool.map(lambda record: k.order(record["id_str"]), orders[:240]))
+    # 240 details + 10 pages = 250 requests: more than one window's 180, so the limiter had to pace
+    assert handle.stats()["requests"] - served_before == 240
     assert handle.stats()["rate_limited"] == 0 and k.stats.rate_limited == 0
-    assert handle.stats()["requests"] - served_before == 90
-    # never above the limit (a busy machine can only make it slower); how close to the limit the
-    # client keeps is a speed figure, measured by bench_pull (96.8 %), not asserted here
-    assert rate <= 1800 * 1.02
 
 
 @pytest.mark.parametrize("style", [{"limit_status": 429}, {"limit_status": 200},
