@@ -19,6 +19,7 @@ import pytest
 from kounta_nb import Kounta
 from kounta_nb.errors import ConfigError, PullError
 from kounta_nb.pull import PullStore, dry_run, pull_orders
+from kounta_nb.pull import job as pull_job
 
 SINCE, UNTIL = "2026-05-26", "2026-05-27"  # two local days (a date-only until includes its day)
 FAST = 60_000  # client-side requests/minute when the sandbox does not limit
@@ -67,11 +68,16 @@ def _truth(client: Kounta, site: int, since: str = SINCE, until: str = UNTIL) ->
     return {int(o["id_str"]) for o in client.orders(site=site, status="complete", since=since, until=until)}
 
 
-def test_pull__every_order_once_with_details_and_frames(sandbox: Any, tmp_path: Path) -> None:
+def test_pull__every_order_once_with_details_and_frames(sandbox: Any, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     rec = Recorder()
     client = _client(sandbox, tmp_path, rec)
     site = _site(client)
+    threads_then: list[set[str]] = []  # the malloc arenas are limited before the pull's threads start
+    monkeypatch.setattr(pull_job, "limit_malloc_arenas",
+                        lambda: threads_then.append({t.name for t in threading.enumerate()}) or True)
     job = pull_orders(client, SINCE, UNTIL, site=site, store=tmp_path / "pull.sqlite", progress=False, workers=6)
+    assert len(threads_then) == 1 and not any(n.startswith("kounta-pull") for n in threads_then[0])
     job.wait(60)
     truth = _truth(client, site)
     assert job.state == "finished" and job.done

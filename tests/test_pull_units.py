@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from kounta_nb.pull import _arenas
 from kounta_nb.pull.plan import plan_slices, pull_key
 from kounta_nb.pull.store import PullStore, store_path
 
@@ -56,3 +59,32 @@ def test_pull_key__same_parameters_same_key() -> None:
     assert pull_key(1, "complete", since, None) == pull_key(1, "complete", since, None)
     assert pull_key(1, "complete", since, None) != pull_key(None, "complete", since, None)
     assert pull_key(1, "complete", since, None) != pull_key(1, "complete", since, since.replace(day=2))
+
+
+def test_arenas__limited_once_before_a_pull_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(_arenas, "_libc", Libc)
+    monkeypatch.setattr(_arenas, "_glibc", lambda: True)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+
+    def fresh() -> bool:
+        monkeypatch.setattr(_arenas, "_done", False)
+        return _arenas.limit_malloc_arenas()
+
+    assert fresh() is True and calls == [(-8, _arenas.ARENAS)]  # glibc's M_ARENA_MAX
+    assert _arenas.limit_malloc_arenas() is False and len(calls) == 1  # once per process
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    assert fresh() is False and len(calls) == 1  # the user's own setting stands
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=8")
+    assert fresh() is False and len(calls) == 1
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    monkeypatch.setattr(_arenas, "_glibc", lambda: False)  # macOS, musl: nothing to set
+    assert fresh() is False and len(calls) == 1

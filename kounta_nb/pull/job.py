@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..dates import LAST
 from ..errors import ConfigError, DataFileError, PullError
+from ._arenas import limit_malloc_arenas
 from .analysis import Analysis, By, Metric
 from .export import Exporter, export_pull
 from .orders_view import StoredOrders
@@ -354,6 +355,7 @@ def pull_orders(
             job._close_bar()
             return running
         _RUNNING[(str(job.store.path), job.key)] = job
+        limit_malloc_arenas()  # before the pull's threads exist (see _arenas)
         job._thread.start()
     return job
 
